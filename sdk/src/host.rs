@@ -1,0 +1,69 @@
+//! What the host offers: logging, the plugin's configuration and bounded git queries.
+//!
+//! Git queries need a capability the user grants (`git.history`, `git.blobs`); without it
+//! they return [`QueryError::Denied`].
+
+use crate::PluginError;
+use crate::bindings::trellis::plugin::host as raw;
+
+pub use raw::{ChangeKind, CommitInfo, LogLevel, PathChange, QueryError};
+
+/// Writes a line to the host's log, tagged with this plugin's id and version.
+pub fn log(level: LogLevel, message: &str) {
+    raw::log(level, message);
+}
+
+/// Logs at info level.
+pub fn info(message: &str) {
+    raw::log(LogLevel::Info, message);
+}
+
+/// Logs at warn level.
+pub fn warn(message: &str) {
+    raw::log(LogLevel::Warn, message);
+}
+
+/// Logs at debug level.
+pub fn debug(message: &str) {
+    raw::log(LogLevel::Debug, message);
+}
+
+/// The plugin's configuration (manifest defaults overridden by the user's settings),
+/// deserialized into `T`. A mismatch is a `bad-config` error naming the problem.
+pub fn config<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
+    serde_json::from_str(&raw::config())
+        .map_err(|e| PluginError::new("bad-config", format!("invalid configuration: {e}")))
+}
+
+/// Commits reachable from `include` but not from `exclude`, newest first, at most `limit`.
+pub fn commits(
+    include: &str,
+    exclude: Option<&str>,
+    limit: u32,
+) -> Result<Vec<CommitInfo>, QueryError> {
+    raw::commits(include, exclude, limit)
+}
+
+/// Paths that differ between the trees of two revisions, at most `limit`.
+pub fn changed_paths(from: &str, to: &str, limit: u32) -> Result<Vec<PathChange>, QueryError> {
+    raw::changed_paths(from, to, limit)
+}
+
+/// The blob at `path` in `rev`, if it is at most `max_bytes` long.
+pub fn read_blob(rev: &str, path: &str, max_bytes: u64) -> Result<Vec<u8>, QueryError> {
+    raw::read_blob(rev, path, max_bytes)
+}
+
+impl From<QueryError> for PluginError {
+    fn from(e: QueryError) -> Self {
+        let message = match e {
+            QueryError::Denied(m) => format!("denied: {m}"),
+            QueryError::BudgetExceeded(m) => format!("query budget exceeded: {m}"),
+            QueryError::NotFound(m) => format!("not found: {m}"),
+            QueryError::Invalid(m) => format!("invalid query: {m}"),
+            QueryError::TooLarge(n) => format!("answer too large: {n} bytes"),
+            QueryError::Failed(m) => format!("query failed: {m}"),
+        };
+        PluginError::new("host-query", message)
+    }
+}
