@@ -1,0 +1,176 @@
+//! Configuration: the embedded default (`config/trellis.toml`) with the user's file merged on top.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::runtime::Limits;
+
+/// The default configuration, embedded at build time.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/trellis.toml");
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub scan: ScanConfig,
+    pub runtime: RuntimeConfig,
+    pub limits: Limits,
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginConfig>,
+    #[serde(skip)]
+    limits_table: toml::Table,
+}
+
+/// `[scan]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    pub base: String,
+    pub remotes: bool,
+    pub jobs: usize,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    pub max_wasm_stack_kb: u64,
+    pub cache: bool,
+}
+
+/// `[plugins.ID]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Overrides of the manifest's `[config]`.
+    #[serde(default)]
+    pub config: toml::Table,
+    /// Capabilities granted.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Overrides of `[limits]`.
+    #[serde(default)]
+    pub limits: toml::Table,
+}
+
+impl Config {
+    /// The default configuration with `user` (a file path) merged on top, if given.
+    pub fn load(user: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut merged = parse(DEFAULT_CONFIG, "<default config>")?;
+        let mut origin = "<default config>".to_string();
+        if let Some(path) = user {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                path: path.into(),
+                source,
+            })?;
+            origin = path.display().to_string();
+            merge(&mut merged, parse(&text, &origin)?);
+        }
+        let limits_table = merged
+            .get("limits")
+            .and_then(|v| v.as_table())
+            .cloned()
+            .unwrap_or_default();
+        let mut config: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    path: origin.clone(),
+                    message: e.message().to_string(),
+                })?;
+        config.limits_table = limits_table;
+        // Check every per-plugin override now, so a typo fails before the scan.
+        for id in config.plugins.keys() {
+            config.limits_for(id).map_err(|message| ConfigError::Invalid {
+                path: origin.clone(),
+                message,
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// The limits of plugin `id`: `[limits]` with `[plugins.ID.limits]` on top.
+    pub fn limits_for(&self, id: &str) -> Result<Limits, String> {
+        let Some(overrides) = self.plugins.get(id).map(|p| &p.limits) else {
+            return Ok(self.limits);
+        };
+        if overrides.is_empty() {
+            return Ok(self.limits);
+        }
+        let mut table = self.limits_table.clone();
+        merge(&mut table, overrides.clone());
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("plugins.{id}.limits: {}", e.message()))
+    }
+
+    /// The base branch from config, if set.
+    pub fn base(&self) -> Option<&str> {
+        Some(self.scan.base.as_str()).filter(|b| !b.is_empty())
+    }
+}
+
+fn parse(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Invalid {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
+}
+
+/// Merges `over` into `base`: tables key by key, any other value replaced.
+pub fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_loads() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(config.limits.memory_mb, 256);
+        assert_eq!(config.base(), None);
+    }
+
+    #[test]
+    fn user_file_overrides_and_typos_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "[limits]\nfuel = 5\n[plugins.x.limits]\ntimeout_ms = 7\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.limits.fuel, 5);
+        let x = config.limits_for("x").unwrap();
+        assert_eq!((x.fuel, x.timeout_ms), (5, 7));
+
+        std::fs::write(&path, "[limits]\nfuell = 5\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("fuell") && err.contains("t.toml"), "{err}");
+    }
+}

@@ -1,0 +1,33 @@
+//! How a scan is processed: the plan a tuner proposes, and the records of past runs it learns from.
+
+use serde::Serialize;
+
+/// The machine a scan runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Machine {
+    pub cores: u32,
+    pub memory_bytes: u64,
+}
+
+/// One previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunRecord {
+    pub started: i64,
+    pub repos: u32,
+    pub branches: u32,
+    pub workers: u32,
+    pub batch_size: u32,
+    pub wall_ms: u64,
+    pub peak_rss_bytes: u64,
+}
+
+/// How to process a scan; zero means "host decides".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub workers: u32,
+    pub batch_size: u32,
+    pub diffstat: bool,
+    pub squash_detection: bool,
+    pub conflicts: bool,
+    pub reason: String,
+}

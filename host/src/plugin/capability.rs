@@ -1,0 +1,93 @@
+//! Capabilities: what a plugin asks for in its manifest and what the user grants.
+//!
+//! Written as strings on the command line and in config (`git.history`, `git.blobs`,
+//! `http=https://api.example.com`, `fs.read=docs/`) and as a table in `plugin.toml`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One thing a plugin may be allowed to do beyond computing on the facts it is given.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// Commit and tree-diff queries on the repository under scan.
+    GitHistory,
+    /// Reading blob contents of the repository under scan.
+    GitBlobs,
+    /// Outbound HTTP to one origin.
+    Http(String),
+    /// Reading files below a directory of the repository under scan.
+    FsRead(String),
+}
+
+/// A capability string that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown capability `{0}` (expected git.history, git.blobs, http=ORIGIN or fs.read=DIR)"
+)]
+pub struct CapabilityError(pub String);
+
+impl FromStr for Capability {
+    type Err = CapabilityError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || CapabilityError(s.to_string());
+        match s.split_once('=') {
+            None => match s {
+                "git.history" => Ok(Capability::GitHistory),
+                "git.blobs" => Ok(Capability::GitBlobs),
+                _ => Err(bad()),
+            },
+            Some(("http", origin)) => {
+                let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.contains(char::is_whitespace);
+                ok.then(|| Capability::Http(origin.trim_end_matches('/').to_string()))
+                    .ok_or_else(bad)
+            }
+            Some(("fs.read", dir)) => {
+                let escapes = dir.starts_with('/') || dir.split('/').any(|p| p == "..");
+                (!dir.is_empty() && !escapes)
+                    .then(|| Capability::FsRead(dir.to_string()))
+                    .ok_or_else(bad)
+            }
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Capability::GitHistory => f.write_str("git.history"),
+            Capability::GitBlobs => f.write_str("git.blobs"),
+            Capability::Http(origin) => write!(f, "http={origin}"),
+            Capability::FsRead(dir) => write!(f, "fs.read={dir}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects() {
+        for s in [
+            "git.history",
+            "git.blobs",
+            "http=https://api.example.com",
+            "fs.read=docs/",
+        ] {
+            assert_eq!(s.parse::<Capability>().unwrap().to_string(), s);
+        }
+        for s in [
+            "git",
+            "net",
+            "http=ftp://x",
+            "fs.read=../etc",
+            "fs.read=/etc",
+            "fs.read=",
+        ] {
+            assert!(s.parse::<Capability>().is_err(), "{s} accepted");
+        }
+    }
+}

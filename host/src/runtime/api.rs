@@ -1,0 +1,136 @@
+//! The WIT API versions this host serves, and which one a component was built against.
+
+use std::fmt;
+
+use semver::{Version, VersionReq};
+
+/// Name of the custom section in which the SDK records the API version.
+pub const API_VERSION_SECTION: &str = "trellis:api-version";
+
+/// An API version the host serves; each has its own generated bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApiVersion {
+    V0_1_0,
+}
+
+impl ApiVersion {
+    /// Every served version, oldest first.
+    pub const SERVED: &[ApiVersion] = &[ApiVersion::V0_1_0];
+
+    /// The semver of this version.
+    pub fn semver(self) -> Version {
+        match self {
+            ApiVersion::V0_1_0 => Version::new(0, 1, 0),
+        }
+    }
+
+    /// The served versions as a readable list, e.g. `0.1.0, 0.2.0`.
+    pub fn served_list() -> String {
+        Self::SERVED
+            .iter()
+            .map(|v| v.semver().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Picks the version to link a component with: the one it records, if it records one,
+    /// otherwise the newest served version the manifest's requirement accepts.
+    pub fn select(required: &VersionReq, recorded: Option<&Version>) -> Result<Self, String> {
+        if let Some(recorded) = recorded {
+            let served = Self::SERVED
+                .iter()
+                .copied()
+                .find(|v| v.semver() == *recorded)
+                .ok_or_else(|| {
+                    format!(
+                        "built against API {recorded}, which this host does not serve (serves {})",
+                        Self::served_list()
+                    )
+                })?;
+            if !required.matches(recorded) {
+                return Err(format!(
+                    "built against API {recorded}, but its manifest requires API {required}"
+                ));
+            }
+            return Ok(served);
+        }
+        Self::SERVED
+            .iter()
+            .rev()
+            .copied()
+            .find(|v| required.matches(&v.semver()))
+            .ok_or_else(|| {
+                format!(
+                    "requires API {required}, but this host serves {}",
+                    Self::served_list()
+                )
+            })
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.semver())
+    }
+}
+
+/// What a binary tells about itself before it is compiled.
+pub struct Inspection {
+    /// The API version from the [`API_VERSION_SECTION`] custom section, if present.
+    pub recorded: Option<Version>,
+}
+
+/// Checks that `wasm` is a component and reads the API version it records.
+pub fn inspect(wasm: &[u8]) -> Result<Inspection, String> {
+    if !wasmparser::Parser::is_component(wasm) {
+        return Err(if wasmparser::Parser::is_core_wasm(wasm) {
+            "is a core WebAssembly module, not a component (build for wasm32-wasip2)".into()
+        } else {
+            "is not a WebAssembly component".into()
+        });
+    }
+    let mut recorded = None;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| format!("is not a valid component: {e}"))?;
+        if let wasmparser::Payload::CustomSection(section) = payload
+            && section.name() == API_VERSION_SECTION
+        {
+            let text = std::str::from_utf8(section.data())
+                .map_err(|_| format!("has a malformed `{API_VERSION_SECTION}` section"))?;
+            let version = Version::parse(text.trim_end_matches('\0').trim()).map_err(|e| {
+                format!("records API version `{text}`, which is not semver: {e}")
+            })?;
+            recorded = Some(version);
+        }
+    }
+    Ok(Inspection { recorded })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_prefers_the_recorded_version_and_names_both_on_mismatch() {
+        let caret = VersionReq::parse("^0.1").unwrap();
+        assert_eq!(
+            ApiVersion::select(&caret, None).unwrap(),
+            ApiVersion::V0_1_0
+        );
+        assert_eq!(
+            ApiVersion::select(&caret, Some(&Version::new(0, 1, 0))).unwrap(),
+            ApiVersion::V0_1_0
+        );
+        let err = ApiVersion::select(&caret, Some(&Version::new(0, 9, 0))).unwrap_err();
+        assert!(err.contains("0.9.0") && err.contains("0.1.0"), "{err}");
+        let err = ApiVersion::select(&VersionReq::parse("^2").unwrap(), None).unwrap_err();
+        assert!(err.contains("^2") && err.contains("0.1.0"), "{err}");
+    }
+
+    #[test]
+    fn core_modules_and_garbage_are_not_components() {
+        let core = b"\0asm\x01\0\0\0";
+        assert!(inspect(core).unwrap_err().contains("core WebAssembly module"));
+        assert!(inspect(b"hello").unwrap_err().contains("not a WebAssembly component"));
+    }
+}

@@ -1,0 +1,365 @@
+//! The plugin runtime: one wasmtime engine per process, components precompiled and cached,
+//! and a fresh, limited [`Store`] for every invocation.
+//!
+//! A plugin is untrusted. It gets WASI with nothing granted (no files, environment,
+//! arguments, sockets; clocks frozen at the scan's start), the host API of the version it was
+//! built against, and limits on fuel, wall time, memory, tables, instances, stack, result size
+//! and host queries. Every way an invocation can fail ends as a [`Failure`] with the reason.
+
+mod api;
+mod bindings;
+mod cache;
+mod engine;
+mod host;
+mod limits;
+mod state;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+pub use api::{API_VERSION_SECTION, ApiVersion};
+pub use limits::Limits;
+
+use crate::git::{RepoFacts, RepoScan};
+use crate::plan::{Machine, Plan, RunRecord};
+use crate::plugin::{Capability, Finding, Manifest, PluginSource, SourceError};
+use bindings::{PluginErr, VersionedPre};
+use cache::CompileCache;
+use engine::EpochTicker;
+use host::HostContext;
+use state::State;
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Maximum wasm stack, in bytes (engine-wide in wasmtime).
+    pub max_wasm_stack: usize,
+    /// Where precompiled components are cached; `None` compiles in memory every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The runtime could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the plugin runtime: {0}")]
+pub struct RuntimeError(String);
+
+/// A plugin that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{path}: {reason}")]
+    NotAComponent { path: PathBuf, reason: String },
+    #[error("{label}: {reason}")]
+    Api { label: String, reason: String },
+    #[error("{label}: cannot compile {path}: {reason}")]
+    Compile {
+        label: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{label}: needs an import the host does not provide: {reason}")]
+    Link { label: String, reason: String },
+    #[error("{label}: does not implement the `{kind}` world of API {api}: {reason}")]
+    WrongWorld {
+        label: String,
+        kind: String,
+        api: ApiVersion,
+        reason: String,
+    },
+}
+
+/// A plugin compiled, linked and type-checked against its world.
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    pub sha256: String,
+    pub api: ApiVersion,
+    pre: VersionedPre,
+}
+
+impl LoadedPlugin {
+    /// `id@version`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.manifest.id, self.manifest.version)
+    }
+}
+
+/// What one invocation may see and use.
+pub struct Invocation {
+    /// Capabilities granted (and asked for) for this plugin.
+    pub granted: BTreeSet<Capability>,
+    /// The plugin's configuration as a JSON object.
+    pub config_json: String,
+    /// The repository git queries run against.
+    pub repo: Option<gix::ThreadSafeRepository>,
+    pub limits: Limits,
+    /// Seconds since the Unix epoch at the start of the scan.
+    pub scan_time: i64,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Failure {
+    OutOfFuel { limit: u64 },
+    Deadline { timeout_ms: u64 },
+    Memory { limit_bytes: u64, requested_bytes: u64 },
+    StackOverflow,
+    Trap { message: String },
+    ResultTooLarge { bytes: u64, limit_bytes: u64 },
+    PluginError { code: String, message: String },
+    Instantiate { message: String },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::OutOfFuel { limit } => write!(f, "out of fuel (limit {limit})"),
+            Failure::Deadline { timeout_ms } => write!(f, "deadline of {timeout_ms} ms exceeded"),
+            Failure::Memory {
+                limit_bytes,
+                requested_bytes,
+            } => write!(
+                f,
+                "memory limit exceeded: asked for {requested_bytes} bytes, limit {limit_bytes}"
+            ),
+            Failure::StackOverflow => f.write_str("wasm stack overflow"),
+            Failure::Trap { message } => write!(f, "trap: {message}"),
+            Failure::ResultTooLarge { bytes, limit_bytes } => {
+                write!(f, "result too large: {bytes} bytes, limit {limit_bytes}")
+            }
+            Failure::PluginError { code, message } => write!(f, "plugin error {code}: {message}"),
+            Failure::Instantiate { message } => write!(f, "cannot instantiate: {message}"),
+        }
+    }
+}
+
+/// What an invocation cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    pub duration_ms: f64,
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub queries: u32,
+    pub query_bytes: u64,
+    pub logs_dropped: u32,
+    /// Capabilities the plugin tried to use without a grant.
+    pub denied: Vec<String>,
+}
+
+/// The engine, the linker with every served API version, and the compile cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Option<CompileCache>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Starts the engine and its epoch ticker.
+    pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
+        let engine =
+            engine::build_engine(options.max_wasm_stack).map_err(|e| RuntimeError(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| RuntimeError(e.to_string()))?;
+        bindings::add_to_linker(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| CompileCache::new(dir, &engine));
+        let ticker = EpochTicker::start(&engine).map_err(|e| RuntimeError(e.to_string()))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    /// Reads, compiles (or loads from the cache), links and type-checks the plugin in `dir`.
+    pub fn load_dir(&self, dir: &Path) -> Result<LoadedPlugin, LoadError> {
+        self.load(PluginSource::read(dir)?)
+    }
+
+    /// Compiles (or loads from the cache), links and type-checks a plugin read from disk.
+    pub fn load(&self, source: PluginSource) -> Result<LoadedPlugin, LoadError> {
+        let label = source.label();
+        let inspection = api::inspect(&source.wasm).map_err(|reason| LoadError::NotAComponent {
+            path: source.wasm_path.clone(),
+            reason,
+        })?;
+        let api = ApiVersion::select(&source.manifest.api, inspection.recorded.as_ref())
+            .map_err(|reason| LoadError::Api {
+                label: label.clone(),
+                reason,
+            })?;
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, &source.wasm, &source.sha256),
+            None => Component::new(&self.engine, &source.wasm),
+        }
+        .map_err(|e| LoadError::Compile {
+            label: label.clone(),
+            path: source.wasm_path.clone(),
+            reason: format!("{e:#}"),
+        })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link {
+                label: label.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        let kind = source.manifest.kind;
+        let pre = VersionedPre::new(api, kind, pre).map_err(|e| LoadError::WrongWorld {
+            label: label.clone(),
+            kind: kind.to_string(),
+            api,
+            reason: format!("{e:#}"),
+        })?;
+        Ok(LoadedPlugin {
+            manifest: source.manifest,
+            dir: source.dir,
+            sha256: source.sha256,
+            api,
+            pre,
+        })
+    }
+
+    /// Runs an analyzer or policy on one repository's facts.
+    pub fn analyze(
+        &self,
+        plugin: &LoadedPlugin,
+        scan: &RepoScan,
+        invocation: Invocation,
+    ) -> (Result<Vec<Finding>, Failure>, Metrics) {
+        let limit = invocation.limits.max_result_kb.saturating_mul(1024);
+        let scan_time = invocation.scan_time;
+        let (result, metrics) = self.invoke(plugin, invocation, |store| {
+            plugin.pre.analyze(store, scan, scan_time)
+        });
+        let result = result.and_then(|findings| {
+            let bytes: u64 = findings.iter().map(|f| f.size() as u64).sum();
+            if bytes > limit {
+                Err(Failure::ResultTooLarge {
+                    bytes,
+                    limit_bytes: limit,
+                })
+            } else {
+                Ok(findings)
+            }
+        });
+        (result, metrics)
+    }
+
+    /// Asks a tuner for a plan.
+    pub fn tune(
+        &self,
+        plugin: &LoadedPlugin,
+        machine: Machine,
+        repos: &[&RepoFacts],
+        history: &[RunRecord],
+        invocation: Invocation,
+    ) -> (Result<Plan, Failure>, Metrics) {
+        self.invoke(plugin, invocation, |store| {
+            plugin.pre.tune(store, machine, repos, history)
+        })
+    }
+
+    /// Runs `call` in a fresh store with the invocation's limits, and classifies the outcome.
+    fn invoke<T>(
+        &self,
+        plugin: &LoadedPlugin,
+        invocation: Invocation,
+        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<Result<T, PluginErr>>,
+    ) -> (Result<T, Failure>, Metrics) {
+        let limits = invocation.limits;
+        let host = HostContext::new(
+            plugin.label(),
+            invocation.config_json,
+            invocation.repo,
+            invocation.granted,
+            &limits,
+        );
+        let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
+        let mut store = Store::new(&self.engine, State::new(host, &limits, scan_time));
+        store.limiter(|state| &mut state.limiter);
+        let started = Instant::now();
+        let setup = store.set_fuel(limits.fuel);
+        store.set_epoch_deadline(engine::ticks_for(Duration::from_millis(limits.timeout_ms)));
+        let outcome = setup.and_then(|()| call(&mut store));
+        let duration = started.elapsed();
+
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let state = store.data();
+        let metrics = Metrics {
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            fuel_used: limits.fuel.saturating_sub(fuel_left),
+            peak_memory_bytes: state.limiter.peak_memory as u64,
+            queries: state.host.queries,
+            query_bytes: state.host.query_bytes,
+            logs_dropped: state.host.logs_dropped,
+            denied: state.host.denied.iter().cloned().collect(),
+        };
+        if state.host.logs_dropped > 0 {
+            tracing::warn!(
+                plugin = %plugin.label(),
+                "{} log lines dropped by the rate limit",
+                state.host.logs_dropped
+            );
+        }
+        let result = match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err((code, message))) => Err(Failure::PluginError { code, message }),
+            Err(error) => Err(classify(&error, state, &limits)),
+        };
+        (result, metrics)
+    }
+}
+
+/// Turns a wasmtime error into the precise reason an invocation failed.
+fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure {
+    if let Some(requested) = state.limiter.memory_refused {
+        return Failure::Memory {
+            limit_bytes: limits.memory_bytes() as u64,
+            requested_bytes: requested as u64,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
+        Some(Trap::Interrupt) => Failure::Deadline {
+            timeout_ms: limits.timeout_ms,
+        },
+        Some(Trap::StackOverflow) => Failure::StackOverflow,
+        Some(trap) => {
+            let stderr = state.stderr.contents();
+            let stderr = String::from_utf8_lossy(&stderr);
+            let said = stderr.trim();
+            let message = if said.is_empty() {
+                trap.to_string()
+            } else {
+                // Keep the end: a panic's message is the last thing a plugin prints.
+                let tail: String = said
+                    .chars()
+                    .rev()
+                    .take(512)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("{trap}; the plugin wrote: {}", tail.replace('\n', " "))
+            };
+            Failure::Trap { message }
+        }
+        None => Failure::Instantiate {
+            message: format!("{error:#}"),
+        },
+    }
+}
