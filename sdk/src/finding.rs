@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn builder_sets_every_field() {
-        let f = Finding::warning("r", "m").branch("b").path("p").data("k", 3);
+        let f = Finding::warning("r", "m")
+            .branch("b")
+            .path("p")
+            .data("k", 3);
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(f.branch.as_deref(), Some("b"));
         assert_eq!(f.path.as_deref(), Some("p"));

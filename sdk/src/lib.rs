@@ -4,7 +4,7 @@
 //! `trellis:plugin` WIT package. This crate hides the bindings: implement [`Analyzer`],
 //! [`Policy`] or [`Tuner`] and export it with the matching macro.
 //!
-//! ```ignore
+//! ```no_run
 //! use trellis_sdk::{Analyzer, Finding, PluginError, ScanInput};
 //!
 //! struct Unmerged;
@@ -115,7 +115,7 @@ macro_rules! export_analyzer {
                     <$plugin as $crate::Analyzer>::analyze(input)
                 }
             }
-            $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
+    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
         };
         $crate::__api_version_section!();
     };
@@ -136,7 +136,7 @@ macro_rules! export_policy {
                     <$plugin as $crate::Policy>::evaluate(input)
                 }
             }
-            $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
+    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
         };
         $crate::__api_version_section!();
     };
@@ -156,7 +156,7 @@ macro_rules! export_tuner {
                     <$plugin as $crate::Tuner>::tune(probe, history)
                 }
             }
-            $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
+    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
         };
         $crate::__api_version_section!();
     };

@@ -30,13 +30,17 @@ pub fn build_component(crate_dir: &Path) -> Result<PathBuf> {
     let manifest = crate_dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--message-format=json-render-diagnostics"])
-        .arg("--target")
-        .arg(WASM_TARGET)
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(wasm_target_dir());
+    cmd.args([
+        "build",
+        "--release",
+        "--message-format=json-render-diagnostics",
+    ])
+    .arg("--target")
+    .arg(WASM_TARGET)
+    .arg("--manifest-path")
+    .arg(&manifest)
+    .arg("--target-dir")
+    .arg(wasm_target_dir());
     // Settings meant for the host build (set when running under `cargo test`) must not leak
     // into the wasm build.
     for var in [
@@ -101,7 +105,11 @@ pub fn build_plugin_dir(crate_dir: &Path, out: &Path) -> Result<PathBuf> {
 /// The value of the top-level `wasm = "..."` key of a manifest.
 fn wasm_key(manifest: &str) -> Option<String> {
     manifest.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("wasm")?.trim_start().strip_prefix('=')?;
+        let rest = line
+            .trim()
+            .strip_prefix("wasm")?
+            .trim_start()
+            .strip_prefix('=')?;
         Some(rest.trim().trim_matches('"').to_string())
     })
 }
@@ -110,7 +118,9 @@ fn wasm_key(manifest: &str) -> Option<String> {
 pub fn first_party_plugins() -> Result<Vec<PathBuf>> {
     let dir = workspace_root().join("plugins");
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
         let path = entry?.path();
         if path.join("plugin.toml").is_file() {
             out.push(path);

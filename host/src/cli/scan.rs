@@ -75,7 +75,10 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         .map_or(0, |d| d.as_secs() as i64);
     let request = ScanRequest {
         repos: args.repos.clone(),
-        base: args.base.clone().or_else(|| config.base().map(String::from)),
+        base: args
+            .base
+            .clone()
+            .or_else(|| config.base().map(String::from)),
         selection,
         jobs: args.jobs.unwrap_or(config.scan.jobs),
         scan_time,
@@ -92,20 +95,19 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         Format::Json => write_json(&report, &mut out),
         Format::Table => write_table(&report, &mut out),
     };
-    if let Err(e) = written.and_then(|()| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            error_line(format!("cannot write the report: {e}"));
-            return EXIT_FAILURE;
-        }
+    if let Err(e) = written.and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        error_line(format!("cannot write the report: {e}"));
+        return EXIT_FAILURE;
+    }
+    // Inputs that could not be scanned go to stderr in every format; the error already names the path.
+    for e in &report.errors {
+        error_line(&e.error);
     }
     if report.errors.is_empty() {
         EXIT_OK
     } else {
-        if args.format == Format::Json {
-            for e in &report.errors {
-                error_line(format!("{}: {}", e.path, e.error));
-            }
-        }
         EXIT_INPUT
     }
 }

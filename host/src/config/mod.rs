@@ -95,10 +95,12 @@ impl Config {
         config.limits_table = limits_table;
         // Check every per-plugin override now, so a typo fails before the scan.
         for id in config.plugins.keys() {
-            config.limits_for(id).map_err(|message| ConfigError::Invalid {
-                path: origin.clone(),
-                message,
-            })?;
+            config
+                .limits_for(id)
+                .map_err(|message| ConfigError::Invalid {
+                    path: origin.clone(),
+                    message,
+                })?;
         }
         Ok(config)
     }

@@ -3,10 +3,10 @@
 
 use rayon::prelude::*;
 
+use super::GitError;
 use super::facts::{BranchError, BranchFacts, RepoFacts, RepoScan, RepoStats};
 use super::graph::{CommitGraph, tip_info};
 use super::open::{BranchRef, OpenedRepo};
-use super::GitError;
 
 /// Computes the facts of every selected branch of an opened repository.
 pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
@@ -35,7 +35,9 @@ pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
         .par_iter()
         .map_init(
             || (Walker::new(graph.len()), sync_repo.to_thread_local()),
-            |(walker, repo), branch| align_branch(repo, &graph, walker, &in_base, base_count, branch),
+            |(walker, repo), branch| {
+                align_branch(repo, &graph, walker, &in_base, base_count, branch)
+            },
         )
         .collect();
     let mut branches = Vec::with_capacity(results.len());

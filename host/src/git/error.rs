@@ -12,10 +12,14 @@ pub enum GitError {
     #[error("{path}: not a git repository ({reason})")]
     NotARepository { path: PathBuf, reason: String },
     /// The requested base branch does not exist.
-    #[error("{path}: base branch `{base}` not found (looked for refs/heads/{base}, refs/remotes/{base} and {base})")]
+    #[error(
+        "{path}: base branch `{base}` not found (looked for refs/heads/{base}, refs/remotes/{base} and {base})"
+    )]
     UnknownBase { path: PathBuf, base: String },
     /// No base was given and none could be inferred.
-    #[error("{path}: cannot tell the default branch (no origin/HEAD, main, master or checked-out branch); pass --base")]
+    #[error(
+        "{path}: cannot tell the default branch (no origin/HEAD, main, master or checked-out branch); pass --base"
+    )]
     NoDefaultBase { path: PathBuf },
     /// The repository has no commits at all.
     #[error("{path}: the repository has no commits")]

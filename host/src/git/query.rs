@@ -81,7 +81,9 @@ pub fn commits(
     let hidden = exclude.map(|e| resolve_commit(repo, e)).transpose()?;
     let walk = repo
         .rev_walk([tip])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            Default::default(),
+        ))
         .with_hidden(hidden)
         .all()
         .map_err(|e| QueryError::Failed(e.to_string()))?;
@@ -126,7 +128,11 @@ pub fn changed_paths(
     };
     let (old, new) = (tree(from)?, tree(to)?);
     let changes = repo
-        .diff_tree_to_tree(&old, &new, gix::diff::Options::default().with_rewrites(None))
+        .diff_tree_to_tree(
+            &old,
+            &new,
+            gix::diff::Options::default().with_rewrites(None),
+        )
         .map_err(|e| QueryError::Failed(e.to_string()))?;
     Ok(changes
         .iter()

@@ -21,9 +21,7 @@ pub enum Capability {
 
 /// A capability string that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown capability `{0}` (expected git.history, git.blobs, http=ORIGIN or fs.read=DIR)"
-)]
+#[error("unknown capability `{0}` (expected git.history, git.blobs, http=ORIGIN or fs.read=DIR)")]
 pub struct CapabilityError(pub String);
 
 impl FromStr for Capability {

@@ -45,7 +45,11 @@ impl Finding {
             + self.message.len()
             + self.branch.as_ref().map_or(0, String::len)
             + self.path.as_ref().map_or(0, String::len)
-            + self.data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + self
+                .data
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
             + 16
     }
 }

@@ -149,7 +149,9 @@ impl Manifest {
 
         let id_ok = !raw.id.is_empty()
             && raw.id.len() <= 64
-            && raw.id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && raw
+                .id
+                .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && raw
                 .id
                 .chars()
@@ -305,7 +307,7 @@ max_age_days = 30
             (GOOD.replace("stale.wasm", "/tmp/stale.wasm"), "wasm"),
             (GOOD.replace("stale-branches", "Stale Branches"), "id"),
             (GOOD.replace("git.history", "git.everything"), "everything"),
-            (format!("{GOOD}\nunknown_key = 1"), "unknown_key"),
+            (format!("unknown_key = 1\n{GOOD}"), "unknown_key"),
         ];
         for (text, key) in cases {
             let err = error_of(&text);

@@ -20,7 +20,10 @@ pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<
                 "tuner {}@{} failed: {}",
                 plan.id,
                 plan.version,
-                plan.failure.as_ref().map(ToString::to_string).unwrap_or_default()
+                plan.failure
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             )?,
         }
     }
@@ -53,7 +56,14 @@ pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<
                 ]
             })
             .collect();
-        let header = ["branch", "ahead", "behind", "merged", "age", "last committer"];
+        let header = [
+            "branch",
+            "ahead",
+            "behind",
+            "merged",
+            "age",
+            "last committer",
+        ];
         let mut widths = header.map(str::len);
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -122,9 +132,6 @@ pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<
                 )?,
             }
         }
-    }
-    for e in &report.errors {
-        writeln!(out, "error: {}: {}", e.path, e.error)?;
     }
     Ok(())
 }

@@ -75,6 +75,7 @@ impl fmt::Display for ApiVersion {
 }
 
 /// What a binary tells about itself before it is compiled.
+#[derive(Debug)]
 pub struct Inspection {
     /// The API version from the [`API_VERSION_SECTION`] custom section, if present.
     pub recorded: Option<Version>,
@@ -97,9 +98,8 @@ pub fn inspect(wasm: &[u8]) -> Result<Inspection, String> {
         {
             let text = std::str::from_utf8(section.data())
                 .map_err(|_| format!("has a malformed `{API_VERSION_SECTION}` section"))?;
-            let version = Version::parse(text.trim_end_matches('\0').trim()).map_err(|e| {
-                format!("records API version `{text}`, which is not semver: {e}")
-            })?;
+            let version = Version::parse(text.trim_end_matches('\0').trim())
+                .map_err(|e| format!("records API version `{text}`, which is not semver: {e}"))?;
             recorded = Some(version);
         }
     }
@@ -130,7 +130,15 @@ mod tests {
     #[test]
     fn core_modules_and_garbage_are_not_components() {
         let core = b"\0asm\x01\0\0\0";
-        assert!(inspect(core).unwrap_err().contains("core WebAssembly module"));
-        assert!(inspect(b"hello").unwrap_err().contains("not a WebAssembly component"));
+        assert!(
+            inspect(core)
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        assert!(
+            inspect(b"hello")
+                .unwrap_err()
+                .contains("not a WebAssembly component")
+        );
     }
 }

@@ -48,7 +48,8 @@ impl CompileCache {
         wasm_sha256: &str,
     ) -> wasmtime::Result<Component> {
         let (artifact, digest) = self.paths(wasm_sha256);
-        if let (Ok(bytes), Ok(expected)) = (std::fs::read(&artifact), std::fs::read_to_string(&digest))
+        if let (Ok(bytes), Ok(expected)) =
+            (std::fs::read(&artifact), std::fs::read_to_string(&digest))
         {
             if sha256_hex(&bytes) == expected.trim() {
                 // SAFETY: the bytes are exactly what `precompile_component` produced in an
@@ -56,7 +57,9 @@ impl CompileCache {
                 // for an engine with the same compatibility hash.
                 match unsafe { Component::deserialize(engine, &bytes) } {
                     Ok(component) => return Ok(component),
-                    Err(e) => tracing::warn!(path = %artifact.display(), "discarding cache entry: {e}"),
+                    Err(e) => {
+                        tracing::warn!(path = %artifact.display(), "discarding cache entry: {e}")
+                    }
                 }
             } else {
                 tracing::warn!(path = %artifact.display(), "cache entry does not match its digest; recompiling");

@@ -177,9 +177,12 @@ impl HostContext {
         let repo = self.begin(Capability::GitBlobs)?;
         let blob = query::read_blob(&repo, rev, path, max_bytes.min(self.bytes_left.max(1)))
             .map_err(|e| match e {
-                QueryError::TooLarge(n) if n <= max_bytes => HostQueryError::BudgetExceeded(
-                    format!("the blob is {n} bytes, {} bytes of the query budget are left", self.bytes_left),
-                ),
+                QueryError::TooLarge(n) if n <= max_bytes => {
+                    HostQueryError::BudgetExceeded(format!(
+                        "the blob is {n} bytes, {} bytes of the query budget are left",
+                        self.bytes_left
+                    ))
+                }
                 e => HostQueryError::Query(e),
             })?;
         self.charge(blob.len() as u64)?;

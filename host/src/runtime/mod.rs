@@ -108,14 +108,31 @@ pub struct Invocation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum Failure {
-    OutOfFuel { limit: u64 },
-    Deadline { timeout_ms: u64 },
-    Memory { limit_bytes: u64, requested_bytes: u64 },
+    OutOfFuel {
+        limit: u64,
+    },
+    Deadline {
+        timeout_ms: u64,
+    },
+    Memory {
+        limit_bytes: u64,
+        requested_bytes: u64,
+    },
     StackOverflow,
-    Trap { message: String },
-    ResultTooLarge { bytes: u64, limit_bytes: u64 },
-    PluginError { code: String, message: String },
-    Instantiate { message: String },
+    Trap {
+        message: String,
+    },
+    ResultTooLarge {
+        bytes: u64,
+        limit_bytes: u64,
+    },
+    PluginError {
+        code: String,
+        message: String,
+    },
+    Instantiate {
+        message: String,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -165,8 +182,8 @@ pub struct Runtime {
 impl Runtime {
     /// Starts the engine and its epoch ticker.
     pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
-        let engine =
-            engine::build_engine(options.max_wasm_stack).map_err(|e| RuntimeError(e.to_string()))?;
+        let engine = engine::build_engine(options.max_wasm_stack)
+            .map_err(|e| RuntimeError(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError(e.to_string()))?;
@@ -196,11 +213,12 @@ impl Runtime {
             path: source.wasm_path.clone(),
             reason,
         })?;
-        let api = ApiVersion::select(&source.manifest.api, inspection.recorded.as_ref())
-            .map_err(|reason| LoadError::Api {
+        let api = ApiVersion::select(&source.manifest.api, inspection.recorded.as_ref()).map_err(
+            |reason| LoadError::Api {
                 label: label.clone(),
                 reason,
-            })?;
+            },
+        )?;
         let component = match &self.cache {
             Some(cache) => cache.load_or_compile(&self.engine, &source.wasm, &source.sha256),
             None => Component::new(&self.engine, &source.wasm),

@@ -27,7 +27,11 @@ pub enum VersionedPre {
 
 impl VersionedPre {
     /// Checks that the pre-linked component exports the world of `kind` at `api`.
-    pub fn new(api: ApiVersion, kind: PluginKind, pre: InstancePre<State>) -> wasmtime::Result<Self> {
+    pub fn new(
+        api: ApiVersion,
+        kind: PluginKind,
+        pre: InstancePre<State>,
+    ) -> wasmtime::Result<Self> {
         match api {
             ApiVersion::V0_1_0 => Ok(VersionedPre::V0_1_0(v0_1_0::Pre::new(kind, pre)?)),
         }

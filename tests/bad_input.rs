@@ -1,0 +1,149 @@
+//! Bad input gets one clear line on stderr and exit code 2; nothing panics.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Repo, plugin, trellis};
+
+/// Runs `trellis scan ARGS`, expects exit code 2 and one error line containing `expected`.
+fn assert_input_error(args: &[&str], expected: &str) {
+    let out = trellis().arg("scan").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "args {args:?}, stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(expected), "`{expected}` not in: {stderr}");
+}
+
+fn repo() -> Repo {
+    let mut r = Repo::new();
+    r.commit("one");
+    r
+}
+
+/// A plugin directory with `manifest` and, if given, `wasm` bytes as `plugin.wasm`.
+fn plugin_dir(manifest: &str, wasm: Option<&[u8]>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.toml"), manifest).unwrap();
+    if let Some(bytes) = wasm {
+        std::fs::write(dir.path().join("plugin.wasm"), bytes).unwrap();
+    }
+    dir
+}
+
+fn manifest(kind: &str) -> String {
+    format!(
+        "id = \"bad\"\nversion = \"1.0.0\"\nkind = \"{kind}\"\napi = \"^0.1\"\nwasm = \"plugin.wasm\"\n"
+    )
+}
+
+#[test]
+fn repository_errors() {
+    assert_input_error(
+        &["/no/such/path"],
+        "/no/such/path: no such file or directory",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_input_error(&[empty.path().to_str().unwrap()], "not a git repository");
+    let r = repo();
+    assert_input_error(
+        &[r.path().to_str().unwrap(), "--base", "nope"],
+        "base branch `nope` not found",
+    );
+    let unborn = Repo::new();
+    assert_input_error(&[unborn.path().to_str().unwrap()], "has no commits");
+}
+
+#[test]
+fn a_bad_repository_does_not_stop_the_others() {
+    let r = repo();
+    let out = trellis()
+        .args(["scan", "--format", "json", "/no/such/path"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["repositories"].as_array().unwrap().len(), 1);
+    assert_eq!(report["errors"][0]["path"], "/no/such/path");
+}
+
+#[test]
+fn plugin_errors() {
+    let r = repo();
+    let path = r.path().to_str().unwrap();
+
+    let no_manifest = tempfile::tempdir().unwrap();
+    assert_input_error(
+        &[path, "--plugin", no_manifest.path().to_str().unwrap()],
+        "no plugin.toml",
+    );
+
+    let bad_semver = plugin_dir(&manifest("analyzer").replace("1.0.0", "one"), None);
+    assert_input_error(
+        &[path, "--plugin", bad_semver.path().to_str().unwrap()],
+        "key `version`",
+    );
+
+    let missing_wasm = plugin_dir(&manifest("analyzer"), None);
+    assert_input_error(
+        &[path, "--plugin", missing_wasm.path().to_str().unwrap()],
+        "cannot read the component",
+    );
+
+    // The smallest valid core module: a component is required.
+    let core = plugin_dir(&manifest("analyzer"), Some(b"\0asm\x01\0\0\0"));
+    assert_input_error(
+        &[path, "--plugin", core.path().to_str().unwrap()],
+        "core WebAssembly module, not a component",
+    );
+
+    // A tuner component that claims to be an analyzer.
+    let tuner = plugin("tests/fixtures/plugins/fixed-tuner");
+    let wasm = std::fs::read(tuner.join("fixed_tuner.wasm")).unwrap();
+    let wrong_world = plugin_dir(&manifest("analyzer"), Some(&wasm));
+    assert_input_error(
+        &[path, "--plugin", wrong_world.path().to_str().unwrap()],
+        "does not implement the `analyzer` world of API 0.1.0",
+    );
+
+    // An API version the host does not serve, named with both versions.
+    let future = plugin_dir(&manifest("tuner").replace("^0.1", "^0.7"), Some(&wasm));
+    let out = trellis()
+        .args(["scan", path, "--plugin"])
+        .arg(future.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("0.7") && stderr.contains("0.1.0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_and_usage_errors() {
+    let r = repo();
+    let path = r.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[limits]\nfule = 1\n").unwrap();
+    assert_input_error(&[path, "--config", config.to_str().unwrap()], "fule");
+    assert_input_error(&[path, "--grant", "nocolon"], "expected ID:CAPABILITY");
+    assert_input_error(&[path, "--grant", "x:git.everything"], "unknown capability");
+
+    let out = trellis()
+        .args(["scan", "--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(Path::new(env!("CARGO_BIN_EXE_trellis")).exists());
+}

@@ -1,0 +1,181 @@
+//! Shared helpers of the end-to-end tests: real git repositories built with the git CLI,
+//! real plugins built for wasm32-wasip2, and the real `trellis` binary.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// Now, in seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A scratch repository driven by the git CLI with a fixed identity and no user config.
+pub struct Repo {
+    dir: tempfile::TempDir,
+    /// Commit time used by the next commit; each commit advances it by a minute.
+    pub clock: i64,
+}
+
+impl Repo {
+    /// `git init -b main` in a fresh temporary directory.
+    pub fn new() -> Self {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("temp dir"),
+            clock: 1_600_000_000,
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs git in the repository and returns its stdout; panics on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_output(args);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
+    /// Runs git in the repository and returns the whole output.
+    pub fn git_output(&self, args: &[&str]) -> Output {
+        git_command(self.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", format!("@{} +0000", self.clock))
+            .env("GIT_COMMITTER_DATE", format!("@{} +0000", self.clock))
+            .output()
+            .expect("run git")
+    }
+
+    /// Writes `file` with `content` and commits it; returns the new commit id.
+    pub fn commit_file(&mut self, file: &str, content: &str, message: &str) -> String {
+        let path = self.path().join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, content).expect("write");
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.clock += 60;
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Commits a change to a file named after `message`.
+    pub fn commit(&mut self, message: &str) -> String {
+        let file = format!("{}.txt", message.replace([' ', '/'], "-"));
+        self.commit_file(&file, message, message)
+    }
+
+    /// Commits with both dates set to `time`.
+    pub fn commit_at(&mut self, message: &str, time: i64) -> String {
+        let saved = self.clock;
+        self.clock = time;
+        let id = self.commit(message);
+        self.clock = saved.max(time + 60);
+        id
+    }
+
+    /// `git merge --no-ff` of `what` into the current branch.
+    pub fn merge(&mut self, what: &str, message: &str) -> String {
+        self.git(&["merge", "-q", "--no-ff", "-m", message, what]);
+        self.clock += 60;
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// A git command with a fixed identity and neither system nor global config.
+pub fn git_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ada Author")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Cy Committer")
+        .env("GIT_COMMITTER_EMAIL", "cy@example.com");
+    cmd
+}
+
+/// The `trellis` binary, isolated from the user's config, with a shared compile cache.
+pub fn trellis() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
+    let root = xtask::workspace_root();
+    cmd.env("TRELLIS_CACHE_DIR", root.join("target").join("test-cache"))
+        .env("XDG_CONFIG_HOME", root.join("target").join("no-config"))
+        .env_remove("TRELLIS_LOG");
+    cmd
+}
+
+/// Runs `trellis scan --format json ARGS` and returns the report; panics unless it exits 0.
+pub fn scan_json(args: &[&str]) -> Value {
+    let out = trellis()
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("run trellis");
+    assert!(
+        out.status.success(),
+        "trellis scan {args:?} exited {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// Builds the plugin crate at `crate_dir` (relative to the workspace root) once per test
+/// process and returns its assembled plugin directory.
+pub fn plugin(crate_dir: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    static OUT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = built.get(crate_dir) {
+        return dir.clone();
+    }
+    let out = OUT.get_or_init(|| tempfile::tempdir().expect("temp dir"));
+    let source = xtask::workspace_root().join(crate_dir);
+    let name = source.file_name().expect("crate dir name").to_owned();
+    let dir = xtask::build_plugin_dir(&source, &out.path().join(name))
+        .unwrap_or_else(|e| panic!("cannot build {crate_dir}: {e:#}"));
+    built.insert(crate_dir.to_string(), dir.clone());
+    dir
+}
+
+/// The branch objects of the first repository of a report, by name.
+pub fn branches(report: &Value) -> HashMap<String, Value> {
+    report["repositories"][0]["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .map(|b| (b["name"].as_str().expect("name").to_string(), b.clone()))
+        .collect()
+}
+
+/// The findings of plugin `id` in the first repository of a report.
+pub fn findings(report: &Value, id: &str) -> Vec<Value> {
+    let plugin = report["repositories"][0]["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no result of {id} in {report}"));
+    assert_eq!(plugin["status"], "ok", "{id} failed: {plugin}");
+    plugin["output"].as_array().expect("findings").clone()
+}
