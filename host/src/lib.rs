@@ -6,6 +6,7 @@
 //! - [`plugin`]: plugin directories, manifests, capabilities and findings.
 //! - [`runtime`]: the wasmtime engine, sandbox, limits and versioned bindings.
 //! - [`scan`]: one scan end to end; [`report`]: its result, as JSON or a table.
+//! - [`store`]: installed plugins, versions, enable/disable, rollback, integrity.
 //! - [`config`]: the embedded default configuration and the user's overrides.
 
 pub mod config;
@@ -16,3 +17,4 @@ pub mod plugin;
 pub mod report;
 pub mod runtime;
 pub mod scan;
+pub mod store;

@@ -118,6 +118,8 @@ pub fn trellis() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
     let root = xtask::workspace_root();
     cmd.env("TRELLIS_CACHE_DIR", root.join("target").join("test-cache"))
+        // An empty plugin store, unless a test points TRELLIS_HOME elsewhere.
+        .env("TRELLIS_HOME", root.join("target").join("test-no-store"))
         .env("XDG_CONFIG_HOME", root.join("target").join("no-config"))
         .env_remove("TRELLIS_LOG");
     cmd

@@ -1,5 +1,6 @@
 //! Command-line parsing and the edge where errors become messages and exit codes.
 
+mod plugin;
 mod scan;
 
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Align every branch of one or more repositories with their base and run plugins.
     Scan(ScanArgs),
+    /// Install, list, enable, disable, upgrade, roll back, remove and verify plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 /// How to print a report.
@@ -75,6 +79,10 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     let code = match &cli.command {
         Command::Scan(args) => scan::run(&cli, args),
+        Command::Plugin(command) => match load_config(&cli) {
+            Ok(config) => plugin::run(&config, command),
+            Err(code) => code,
+        },
     };
     ExitCode::from(code)
 }
@@ -98,4 +106,34 @@ fn init_logging(verbose: u8) {
 /// Prints one error line for the user.
 pub fn error_line(message: impl std::fmt::Display) {
     eprintln!("error: {message}");
+}
+
+/// The configuration: defaults, with `--config FILE` or the user's file merged on top.
+pub fn load_config(cli: &Cli) -> Result<trellis::config::Config, u8> {
+    let path = cli.config.clone().or_else(user_config);
+    trellis::config::Config::load(path.as_deref()).map_err(|e| {
+        error_line(e);
+        EXIT_INPUT
+    })
+}
+
+fn env_dir(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// `$XDG_CONFIG_HOME/trellis/trellis.toml` (or `~/.config/...`), if it exists.
+fn user_config() -> Option<PathBuf> {
+    let base = env_dir("XDG_CONFIG_HOME").or_else(|| env_dir("HOME").map(|h| h.join(".config")))?;
+    Some(base.join("trellis").join("trellis.toml")).filter(|p| p.is_file())
+}
+
+/// `$TRELLIS_CACHE_DIR`, else `$XDG_CACHE_HOME/trellis`, else `~/.cache/trellis`.
+pub fn cache_dir() -> Option<PathBuf> {
+    env_dir("TRELLIS_CACHE_DIR").or_else(|| {
+        env_dir("XDG_CACHE_HOME")
+            .or_else(|| env_dir("HOME").map(|h| h.join(".cache")))
+            .map(|d| d.join("trellis"))
+    })
 }

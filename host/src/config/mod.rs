@@ -29,6 +29,7 @@ pub struct Config {
     pub scan: ScanConfig,
     pub runtime: RuntimeConfig,
     pub limits: Limits,
+    pub trust: TrustConfig,
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
     #[serde(skip)]
@@ -50,6 +51,15 @@ pub struct ScanConfig {
 pub struct RuntimeConfig {
     pub max_wasm_stack_kb: u64,
     pub cache: bool,
+    pub disable_after_failures: u32,
+}
+
+/// `[trust]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    pub require_signatures: bool,
+    pub keys: Vec<String>,
 }
 
 /// `[plugins.ID]`.

@@ -7,5 +7,5 @@ mod source;
 
 pub use capability::{Capability, CapabilityError};
 pub use finding::{Finding, Severity};
-pub use manifest::{Manifest, ManifestError, PluginKind};
+pub use manifest::{MANIFEST_FILE, Manifest, ManifestError, PluginKind};
 pub use source::{PluginSource, SourceError, sha256_hex};

@@ -1,0 +1,627 @@
+//! `trellis plugin …`: the plugin store's commands, and how a scan gets its plugins.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use semver::Version;
+use trellis::config::Config;
+use trellis::plugin::{Capability, MANIFEST_FILE, PluginSource};
+use trellis::report::{ScanReport, Status};
+use trellis::runtime::{LoadedPlugin, Runtime, RuntimeOptions};
+use trellis::store::trust::{self, Trust};
+use trellis::store::{InstallOptions, Store, StoreError};
+
+use super::{EXIT_FAILURE, EXIT_INPUT, EXIT_OK, Format, cache_dir, error_line};
+
+/// `trellis plugin` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin directory, a directory of plugin directories, or a .wasm with its plugin.toml beside it.
+    Install {
+        path: PathBuf,
+        /// Reinstall a version that is already installed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List installed plugins.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show everything about one installed plugin.
+    Info { id: String },
+    /// Enable an installed plugin: `trellis scan` runs it.
+    Enable { id: String },
+    /// Disable an installed plugin: `trellis scan` skips it.
+    Disable { id: String },
+    /// Install a newer version of an installed plugin and make it active.
+    Upgrade { id: String, path: PathBuf },
+    /// Make the previously active version (or --to VERSION) active again.
+    Rollback {
+        id: String,
+        #[arg(long, value_name = "VERSION")]
+        to: Option<Version>,
+    },
+    /// Remove one inactive version, or the whole plugin with --all.
+    Remove {
+        id: String,
+        #[arg(long, value_name = "VERSION")]
+        version: Option<Version>,
+        /// Remove every version, the active one included.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Re-hash every installed file and report what changed since install.
+    Verify { id: Option<String> },
+    /// Grant a capability (git.history, git.blobs, http=ORIGIN, fs.read=DIR) to an installed plugin.
+    Grant { id: String, capability: String },
+    /// Revoke a granted capability.
+    Revoke { id: String, capability: String },
+    /// Make a signing key: writes the secret key to FILE and prints the public key.
+    Keygen { file: PathBuf },
+    /// Sign a plugin directory: writes `sha256` and `signature` into its plugin.toml.
+    Sign {
+        /// The secret key file from `trellis plugin keygen`.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        dir: PathBuf,
+    },
+}
+
+fn store() -> Result<Store, u8> {
+    Store::default_home().map(Store::at).ok_or_else(|| {
+        error_line("cannot find the plugin store: set TRELLIS_HOME (or HOME)");
+        EXIT_INPUT
+    })
+}
+
+/// Starts the plugin runtime with the configured stack limit and compile cache.
+pub fn start_runtime(config: &Config, no_cache: bool) -> Result<Runtime, u8> {
+    let options = RuntimeOptions {
+        max_wasm_stack: (config.runtime.max_wasm_stack_kb as usize).saturating_mul(1024),
+        cache_dir: (config.runtime.cache && !no_cache)
+            .then(cache_dir)
+            .flatten(),
+    };
+    Runtime::new(&options).map_err(|e| {
+        error_line(e);
+        EXIT_FAILURE
+    })
+}
+
+fn trust(config: &Config) -> Result<Trust, u8> {
+    Trust::new(config.trust.require_signatures, &config.trust.keys).map_err(|e| {
+        error_line(format!("config [trust] keys: {e}"));
+        EXIT_INPUT
+    })
+}
+
+/// Exit code of a store error: the user's input, or the machine.
+fn code_of(e: &StoreError) -> u8 {
+    match e {
+        StoreError::Io { .. } | StoreError::Corrupt { .. } => EXIT_FAILURE,
+        _ => EXIT_INPUT,
+    }
+}
+
+fn fail(e: StoreError) -> u8 {
+    let code = code_of(&e);
+    error_line(e);
+    code
+}
+
+/// Runs a `trellis plugin` command.
+pub fn run(config: &Config, command: &PluginCommand) -> u8 {
+    match run_inner(config, command) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn run_inner(config: &Config, command: &PluginCommand) -> Result<u8, u8> {
+    let store = store()?;
+    match command {
+        PluginCommand::Install { path, force } => {
+            let runtime = start_runtime(config, false)?;
+            let trust = trust(config)?;
+            let dirs = plugin_dirs(path)?;
+            let mut code = EXIT_OK;
+            for dir in dirs {
+                let options = InstallOptions {
+                    force: *force,
+                    upgrade: false,
+                };
+                let installed = PluginSource::read(&dir)
+                    .map_err(StoreError::from)
+                    .and_then(|source| install(&store, &runtime, &trust, source, options));
+                match installed {
+                    Ok(()) => {}
+                    Err(e) => code = code.max(fail(e)),
+                }
+            }
+            Ok(code)
+        }
+        PluginCommand::Upgrade { id, path } => {
+            let runtime = start_runtime(config, false)?;
+            let trust = trust(config)?;
+            let source = PluginSource::read(path).map_err(|e| fail(e.into()))?;
+            if source.manifest.id != *id {
+                error_line(format!(
+                    "{}: is plugin `{}`, not `{id}`",
+                    path.display(),
+                    source.manifest.id
+                ));
+                return Err(EXIT_INPUT);
+            }
+            let options = InstallOptions {
+                force: false,
+                upgrade: true,
+            };
+            install(&store, &runtime, &trust, source, options).map_err(fail)?;
+            Ok(EXIT_OK)
+        }
+        PluginCommand::List { format } => list(&store, *format),
+        PluginCommand::Info { id } => info(&store, id),
+        PluginCommand::Enable { id } => {
+            store.set_enabled(id, true).map_err(fail)?;
+            println!("enabled {id}");
+            Ok(EXIT_OK)
+        }
+        PluginCommand::Disable { id } => {
+            store.set_enabled(id, false).map_err(fail)?;
+            println!("disabled {id}");
+            Ok(EXIT_OK)
+        }
+        PluginCommand::Rollback { id, to } => {
+            let version = store.rollback(id, to.as_ref()).map_err(fail)?;
+            println!("{id}: active version is now {version}");
+            Ok(EXIT_OK)
+        }
+        PluginCommand::Remove { id, version, all } => {
+            let removed = store.remove(id, version.as_ref(), *all).map_err(fail)?;
+            for v in removed {
+                println!("removed {id}@{v}");
+            }
+            Ok(EXIT_OK)
+        }
+        PluginCommand::Verify { id } => {
+            let problems = store.verify(id.as_deref()).map_err(fail)?;
+            for p in &problems {
+                error_line(format!("{}@{}: {}", p.id, p.version, p.message));
+            }
+            if problems.is_empty() {
+                println!("all installed plugins verified");
+                Ok(EXIT_OK)
+            } else {
+                Ok(EXIT_FAILURE)
+            }
+        }
+        PluginCommand::Grant { id, capability } | PluginCommand::Revoke { id, capability } => {
+            let grant = matches!(command, PluginCommand::Grant { .. });
+            let parsed: Capability = capability.parse().map_err(|e| {
+                error_line(e);
+                EXIT_INPUT
+            })?;
+            store
+                .set_grant(id, &parsed.to_string(), grant)
+                .map_err(fail)?;
+            println!(
+                "{} {parsed} {} {id}",
+                if grant { "granted" } else { "revoked" },
+                if grant { "to" } else { "from" }
+            );
+            Ok(EXIT_OK)
+        }
+        PluginCommand::Keygen { file } => keygen(file),
+        PluginCommand::Sign { key, dir } => sign(key, dir),
+    }
+}
+
+fn install(
+    store: &Store,
+    runtime: &Runtime,
+    trust: &Trust,
+    source: PluginSource,
+    options: InstallOptions,
+) -> Result<(), StoreError> {
+    let (installed, _) = store.install(runtime, trust, source, options)?;
+    match &installed.previous {
+        Some(previous) if *previous != installed.version => println!(
+            "installed {}@{} (was {previous})",
+            installed.id, installed.version
+        ),
+        _ => println!("installed {}@{}", installed.id, installed.version),
+    }
+    Ok(())
+}
+
+/// What `install PATH` means: a plugin directory, a `.wasm` whose `plugin.toml` sits beside
+/// it, or a directory of plugin directories.
+fn plugin_dirs(path: &Path) -> Result<Vec<PathBuf>, u8> {
+    let input = |message: String| {
+        error_line(message);
+        EXIT_INPUT
+    };
+    if path.is_file() && path.extension().is_some_and(|e| e == "wasm") {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let source = PluginSource::read(&dir).map_err(|e| input(e.to_string()))?;
+        if source.wasm_path.file_name() != path.file_name() {
+            return Err(input(format!(
+                "{}: the {MANIFEST_FILE} beside it names `{}`",
+                path.display(),
+                source.manifest.wasm.display()
+            )));
+        }
+        return Ok(vec![dir]);
+    }
+    if !path.is_dir() {
+        return Err(input(format!(
+            "{}: not a plugin directory or .wasm file",
+            path.display()
+        )));
+    }
+    if path.join(MANIFEST_FILE).is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| input(format!("{}: {e}", path.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(MANIFEST_FILE).is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Err(input(format!(
+            "{}: no {MANIFEST_FILE} in it or in its subdirectories",
+            path.display()
+        )));
+    }
+    Ok(dirs)
+}
+
+fn list(store: &Store, format: Format) -> Result<u8, u8> {
+    let state = store.state().map_err(fail)?;
+    if format == Format::Json {
+        let json = serde_json::to_string_pretty(&state).map_err(|e| {
+            error_line(e);
+            EXIT_FAILURE
+        })?;
+        println!("{json}");
+        return Ok(EXIT_OK);
+    }
+    if state.plugins.is_empty() {
+        println!("no plugins installed in {}", store.home().display());
+        return Ok(EXIT_OK);
+    }
+    let rows: Vec<[String; 5]> = state
+        .plugins
+        .iter()
+        .map(|(id, p)| {
+            let kind = p.versions.get(&p.active).map_or("?", |v| v.kind.as_str());
+            let enabled = match (&p.enabled, &p.disabled_reason) {
+                (true, _) => "yes".to_string(),
+                (false, Some(reason)) => format!("no ({reason})"),
+                (false, None) => "no".to_string(),
+            };
+            let versions: Vec<String> = p.versions.keys().map(ToString::to_string).collect();
+            [
+                id.clone(),
+                p.active.to_string(),
+                kind.to_string(),
+                versions.join(", "),
+                enabled,
+            ]
+        })
+        .collect();
+    let header = ["id", "active", "kind", "installed", "enabled"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let print = |cells: [&str; 5]| {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )
+    };
+    print(header);
+    for row in &rows {
+        print(row.each_ref().map(String::as_str));
+    }
+    Ok(EXIT_OK)
+}
+
+fn info(store: &Store, id: &str) -> Result<u8, u8> {
+    let state = store.state().map_err(fail)?;
+    let Some(p) = state.plugins.get(id) else {
+        return Err(fail(StoreError::NotInstalled(id.into())));
+    };
+    println!("id:        {id}");
+    println!("active:    {}", p.active);
+    println!(
+        "enabled:   {}",
+        match (&p.enabled, &p.disabled_reason) {
+            (true, _) => "yes".to_string(),
+            (false, Some(r)) => format!("no ({r})"),
+            (false, None) => "no".to_string(),
+        }
+    );
+    let grants: Vec<&str> = p.grants.iter().map(String::as_str).collect();
+    println!(
+        "grants:    {}",
+        if grants.is_empty() {
+            "none".to_string()
+        } else {
+            grants.join(", ")
+        }
+    );
+    let history: Vec<String> = p.history.iter().map(ToString::to_string).collect();
+    println!("history:   {}", history.join(" → "));
+    if let Some(v) = p.versions.get(&p.active)
+        && let Ok(source) = PluginSource::read(&store.home().join(&v.dir))
+    {
+        let m = &source.manifest;
+        println!("kind:      {}", m.kind);
+        println!("api:       {} (requires {})", v.api, m.api);
+        println!("about:     {}", m.description);
+        if !m.authors.is_empty() {
+            println!("authors:   {}", m.authors.join(", "));
+        }
+        if let Some(license) = &m.license {
+            println!("license:   {license}");
+        }
+        let asked: Vec<String> = m.capabilities.iter().map(ToString::to_string).collect();
+        println!(
+            "asks for:  {}",
+            if asked.is_empty() {
+                "nothing".to_string()
+            } else {
+                asked.join(", ")
+            }
+        );
+    }
+    println!("versions:");
+    for (version, v) in &p.versions {
+        println!(
+            "  {version}  sha256 {}  installed {}  {}{}",
+            v.sha256,
+            v.installed_at,
+            v.dir,
+            v.signer
+                .as_ref()
+                .map(|s| format!("  signed by {s}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn keygen(file: &Path) -> Result<u8, u8> {
+    let (secret, public) = trust::generate_key().map_err(|e| {
+        error_line(e);
+        EXIT_FAILURE
+    })?;
+    if file.exists() {
+        error_line(format!("{}: exists; not overwriting a key", file.display()));
+        return Err(EXIT_INPUT);
+    }
+    write_secret(file, &secret).map_err(|e| {
+        error_line(format!("{}: {e}", file.display()));
+        EXIT_FAILURE
+    })?;
+    println!("{public}");
+    Ok(EXIT_OK)
+}
+
+#[cfg(unix)]
+fn write_secret(file: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)?;
+    writeln!(f, "{secret}")
+}
+
+#[cfg(not(unix))]
+fn write_secret(file: &Path, secret: &str) -> std::io::Result<()> {
+    std::fs::write(file, format!("{secret}\n"))
+}
+
+fn sign(key: &Path, dir: &Path) -> Result<u8, u8> {
+    let input = |message: String| {
+        error_line(message);
+        EXIT_INPUT
+    };
+    let secret =
+        std::fs::read_to_string(key).map_err(|e| input(format!("{}: {e}", key.display())))?;
+    let manifest_path = dir.join(MANIFEST_FILE);
+    // Read the component through the manifest, ignoring a stale pinned digest.
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| input(format!("{}: {e}", manifest_path.display())))?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| input(format!("{}: {e}", manifest_path.display())))?;
+    doc.remove("sha256");
+    doc.remove("signature");
+    let unpinned = trellis::plugin::Manifest::parse(&doc.to_string(), &manifest_path)
+        .map_err(|e| input(e.to_string()))?;
+    let wasm_path = dir.join(&unpinned.wasm);
+    let wasm =
+        std::fs::read(&wasm_path).map_err(|e| input(format!("{}: {e}", wasm_path.display())))?;
+    let sha256 = trellis::plugin::sha256_hex(&wasm);
+    let signature =
+        trust::sign(&secret, &sha256).map_err(|e| input(format!("{}: {e}", key.display())))?;
+    let public = trust::public_of(&secret).map_err(|e| input(e.to_string()))?;
+    doc["sha256"] = toml_edit::value(sha256.clone());
+    doc["signature"] = toml_edit::value(signature);
+    // Top-level keys must come before the first table; toml_edit keeps new values in the root.
+    trellis::fs::write_atomically(&manifest_path, doc.to_string().as_bytes())
+        .map_err(|e| input(format!("{}: {e}", manifest_path.display())))?;
+    println!(
+        "signed {} (sha256 {sha256}) with key {public}",
+        dir.display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// The plugins, runtime and grants of a scan.
+pub struct ScanPlugins {
+    pub runtime: Option<Runtime>,
+    pub plugins: Vec<LoadedPlugin>,
+    pub grants: BTreeMap<String, BTreeSet<Capability>>,
+    /// An installed plugin was refused (tampered, no longer loads): the scan goes on, exit 2.
+    pub refused: bool,
+}
+
+/// Loads every enabled plugin of the store (checking its digest) and each `--plugin DIR`,
+/// and collects grants from the store, the config and `--grant`.
+pub fn scan_plugins(
+    config: &Config,
+    explicit: &[PathBuf],
+    cli_grants: &[String],
+    no_cache: bool,
+) -> Result<ScanPlugins, u8> {
+    let store = Store::default_home().map(Store::at);
+    let installed = match &store {
+        Some(store) => store.enabled().map_err(fail)?,
+        None => Vec::new(),
+    };
+    let mut grants = grants(config, cli_grants).map_err(|e| {
+        error_line(e);
+        EXIT_INPUT
+    })?;
+    if let Some(store) = &store {
+        let state = store.state().map_err(fail)?;
+        for (id, p) in &state.plugins {
+            for g in &p.grants {
+                if let Ok(cap) = g.parse() {
+                    grants.entry(id.clone()).or_default().insert(cap);
+                }
+            }
+        }
+    }
+    if explicit.is_empty() && installed.is_empty() {
+        return Ok(ScanPlugins {
+            runtime: None,
+            plugins: Vec::new(),
+            grants,
+            refused: false,
+        });
+    }
+    let runtime = start_runtime(config, no_cache)?;
+    let mut plugins = Vec::new();
+    let mut refused = false;
+    if let Some(store) = &store {
+        for active in &installed {
+            // An explicit --plugin with the same id replaces the installed one for this run.
+            let loaded = store
+                .read_verified(active)
+                .and_then(|source| runtime.load(source).map_err(StoreError::from));
+            match loaded {
+                Ok(p) => plugins.push(p),
+                Err(e) => {
+                    error_line(format!("installed plugin refused: {e}"));
+                    refused = true;
+                }
+            }
+        }
+    }
+    let mut failed = false;
+    for dir in explicit {
+        match runtime.load_dir(dir) {
+            Ok(p) => {
+                plugins.retain(|q| q.manifest.id != p.manifest.id);
+                plugins.push(p);
+            }
+            Err(e) => {
+                error_line(e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(EXIT_INPUT);
+    }
+    Ok(ScanPlugins {
+        runtime: Some(runtime),
+        plugins,
+        grants,
+        refused,
+    })
+}
+
+/// Grants from `[plugins.ID] grants` and `--grant ID:CAP`.
+fn grants(
+    config: &Config,
+    cli: &[String],
+) -> Result<BTreeMap<String, BTreeSet<Capability>>, String> {
+    let mut out: BTreeMap<String, BTreeSet<Capability>> = BTreeMap::new();
+    for (id, plugin) in &config.plugins {
+        for cap in &plugin.grants {
+            let cap = cap
+                .parse()
+                .map_err(|e| format!("config plugins.{id}.grants: {e}"))?;
+            out.entry(id.clone()).or_default().insert(cap);
+        }
+    }
+    for grant in cli {
+        let (id, cap) = grant
+            .split_once(':')
+            .ok_or_else(|| format!("--grant {grant}: expected ID:CAPABILITY"))?;
+        let cap = cap.parse().map_err(|e| format!("--grant {grant}: {e}"))?;
+        out.entry(id.to_string()).or_default().insert(cap);
+    }
+    Ok(out)
+}
+
+/// Records each installed plugin's outcome; disables one after too many failures in a row.
+pub fn record_outcomes(config: &Config, report: &ScanReport) {
+    let Some(store) = Store::default_home().map(Store::at) else {
+        return;
+    };
+    let Ok(state) = store.state() else { return };
+    let mut outcomes: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    let results = report
+        .repositories
+        .iter()
+        .flat_map(|r| r.plugins.iter())
+        .filter(|p| {
+            state
+                .plugins
+                .get(&p.id)
+                .is_some_and(|s| s.active.to_string() == p.version)
+        });
+    for p in results {
+        let entry = outcomes.entry(p.id.as_str()).or_default();
+        if p.status == Status::Failed && entry.is_none() {
+            *entry = p.failure.as_ref().map(ToString::to_string);
+        }
+    }
+    for (id, failure) in outcomes {
+        match store.record_outcome(
+            id,
+            failure.as_deref(),
+            config.runtime.disable_after_failures,
+        ) {
+            Ok(true) => error_line(format!(
+                "plugin {id} disabled after {} consecutive failures (see `trellis plugin list`)",
+                config.runtime.disable_after_failures
+            )),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("cannot record the outcome of {id}: {e}"),
+        }
+    }
+}
