@@ -1,11 +1,19 @@
-//! An in-memory commit graph: every commit reachable from a set of tips, numbered densely,
-//! with parents in compressed rows so walks are index arithmetic.
+//! An in-memory commit graph of everything reachable from the base and the branch tips,
+//! numbered so that alignment is index arithmetic.
+//!
+//! Commits are numbered depth-first from the base tip, first parent first, parents before
+//! children. The base's history is then exactly the prefix `0..base_len`, and for a commit
+//! `c` on the base's first-parent chain, the history of `c` is exactly the prefix `0..=c`
+//! (its first parent's history is numbered first, then what its other parents add, then `c`).
+//! Parents come from the commit-graph file when there is one, else from decoding commits once.
 
 use std::collections::HashSet;
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
+use gix::prelude::Find;
 
+use super::commitgraph;
 use super::facts::Signature;
 
 /// What the tip commits say about themselves (the rest of the graph keeps only parents).
@@ -19,65 +27,102 @@ pub struct TipInfo {
 /// Commits reachable from the tips it was loaded from.
 pub struct CommitGraph {
     ids: Vec<ObjectId>,
-    index: gix::hashtable::HashMap<ObjectId, u32>,
     /// `parents[parent_start[i]..parent_start[i + 1]]` are the parents of commit `i`.
     parent_start: Vec<u32>,
     parents: Vec<u32>,
     /// Commits that could not be read, and why; they have no parents in the graph.
     missing: gix::hashtable::HashMap<u32, String>,
+    /// Commits `0..base_len` are the history of the base tip.
+    base_len: u32,
+    /// Whether commit `i` is on the base's first-parent chain.
+    first_parent: Vec<bool>,
+    /// Whether parents came from a commit-graph file.
+    from_commit_graph: bool,
+}
+
+/// A commit while loading: a position in the commit-graph file, or one decoded from the odb.
+#[derive(Clone, Copy)]
+enum Key {
+    Pos(u32),
+    Loose(u32),
+}
+
+const UNSEEN: u32 = u32::MAX;
+/// On the depth-first stack; seeing it again would be a cycle (only in corrupt histories).
+const ACTIVE: u32 = u32::MAX - 1;
+
+struct Frame {
+    key: Key,
+    /// This frame's parents are `keys[start..end]`.
+    start: usize,
+    end: usize,
+    next: usize,
+    failure: Option<String>,
+}
+
+struct Loader<'r> {
+    repo: &'r gix::Repository,
+    file: Option<gix::commitgraph::Graph>,
+    shallow: HashSet<ObjectId>,
+    pos_state: Vec<u32>,
+    loose_ids: Vec<ObjectId>,
+    loose_state: Vec<u32>,
+    loose_index: gix::hashtable::HashMap<ObjectId, u32>,
+    frames: Vec<Frame>,
+    keys: Vec<Key>,
+    scratch: Vec<u32>,
+    buf: Vec<u8>,
+    out: CommitGraph,
 }
 
 impl CommitGraph {
-    /// Loads every commit reachable from `tips`, stopping at the shallow boundary.
-    pub fn load(repo: &gix::Repository, tips: &[ObjectId]) -> Self {
+    /// Loads the history of `base` and of every tip; returns the graph, the base's index and
+    /// each tip's index. The shallow boundary is respected (boundary commits have no parents).
+    pub fn load(repo: &gix::Repository, base: ObjectId, tips: &[ObjectId]) -> (Self, Vec<u32>) {
+        let file = commitgraph::open(repo);
         let shallow: HashSet<ObjectId> = repo
             .shallow_commits()
             .ok()
             .flatten()
             .map(|c| c.iter().copied().collect())
             .unwrap_or_default();
-        let mut graph = CommitGraph {
-            ids: Vec::new(),
-            index: Default::default(),
-            parent_start: vec![0],
-            parents: Vec::new(),
-            missing: Default::default(),
+        let positions = file.as_ref().map_or(0, |f| f.num_commits() as usize);
+        let mut loader = Loader {
+            repo,
+            shallow,
+            pos_state: vec![UNSEEN; positions],
+            loose_ids: Vec::new(),
+            loose_state: Vec::new(),
+            loose_index: Default::default(),
+            frames: Vec::new(),
+            keys: Vec::new(),
+            scratch: Vec::new(),
+            buf: Vec::new(),
+            out: CommitGraph {
+                ids: Vec::with_capacity(positions),
+                parent_start: vec![0],
+                parents: Vec::with_capacity(positions + positions / 8),
+                missing: Default::default(),
+                base_len: 0,
+                first_parent: Vec::new(),
+                from_commit_graph: file.is_some(),
+            },
+            file,
         };
-        for tip in tips {
-            graph.intern(*tip);
-        }
-        // Breadth-first in index order, so each commit's parent row is appended in turn.
-        let mut next = 0usize;
-        while next < graph.ids.len() {
-            let id = graph.ids[next];
-            match repo.find_commit(id) {
-                Ok(commit) if !shallow.contains(&id) => {
-                    let parent_ids: Vec<ObjectId> =
-                        commit.parent_ids().map(|p| p.detach()).collect();
-                    for parent in parent_ids {
-                        let p = graph.intern(parent);
-                        graph.parents.push(p);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    graph
-                        .missing
-                        .insert(next as u32, format!("cannot read commit {id}: {e}"));
-                }
+        let base_index = loader.visit(base);
+        loader.out.base_len = loader.out.ids.len() as u32;
+        let tips = tips.iter().map(|t| loader.visit(*t)).collect();
+        let mut graph = loader.out;
+        graph.first_parent = vec![false; graph.ids.len()];
+        let mut c = base_index;
+        loop {
+            graph.first_parent[c as usize] = true;
+            match graph.parents(c).first() {
+                Some(&p) => c = p,
+                None => break,
             }
-            graph.parent_start.push(graph.parents.len() as u32);
-            next += 1;
         }
-        graph
-    }
-
-    fn intern(&mut self, id: ObjectId) -> u32 {
-        let next = self.ids.len() as u32;
-        *self.index.entry(id).or_insert_with(|| {
-            self.ids.push(id);
-            next
-        })
+        (graph, tips)
     }
 
     /// Number of commits in the graph.
@@ -85,9 +130,19 @@ impl CommitGraph {
         self.ids.len()
     }
 
-    /// The dense index of a commit loaded into the graph.
-    pub fn index_of(&self, id: &ObjectId) -> Option<u32> {
-        self.index.get(id).copied()
+    /// The number of commits in the base's history; they are numbered `0..base_len`.
+    pub fn base_len(&self) -> u32 {
+        self.base_len
+    }
+
+    /// Whether commit `i` is on the base's first-parent chain.
+    pub fn on_first_parent_chain(&self, i: u32) -> bool {
+        self.first_parent[i as usize]
+    }
+
+    /// Whether the parents were read from a commit-graph file.
+    pub fn from_commit_graph(&self) -> bool {
+        self.from_commit_graph
     }
 
     /// The object id of commit `i`.
@@ -105,6 +160,154 @@ impl CommitGraph {
     /// Why commit `i` could not be read, if it could not.
     pub fn missing(&self, i: u32) -> Option<&str> {
         self.missing.get(&i).map(String::as_str)
+    }
+
+    /// The first commit of the base's history that could not be read, if any.
+    pub fn base_history_error(&self) -> Option<&str> {
+        self.missing
+            .iter()
+            .filter(|(i, _)| **i < self.base_len)
+            .min_by_key(|(i, _)| **i)
+            .map(|(_, reason)| reason.as_str())
+    }
+}
+
+impl Loader<'_> {
+    fn key(&mut self, id: ObjectId) -> Key {
+        if let Some(pos) = self.file.as_ref().and_then(|f| f.lookup(id)) {
+            return Key::Pos(pos.0);
+        }
+        let next = self.loose_ids.len() as u32;
+        let index = *self.loose_index.entry(id).or_insert(next);
+        if index == next {
+            self.loose_ids.push(id);
+            self.loose_state.push(UNSEEN);
+        }
+        Key::Loose(index)
+    }
+
+    fn state(&self, key: Key) -> u32 {
+        match key {
+            Key::Pos(p) => self.pos_state[p as usize],
+            Key::Loose(l) => self.loose_state[l as usize],
+        }
+    }
+
+    fn set_state(&mut self, key: Key, state: u32) {
+        match key {
+            Key::Pos(p) => self.pos_state[p as usize] = state,
+            Key::Loose(l) => self.loose_state[l as usize] = state,
+        }
+    }
+
+    fn id(&self, key: Key) -> ObjectId {
+        match key {
+            Key::Pos(p) => match &self.file {
+                Some(f) => f.id_at(gix::commitgraph::Position(p)).to_owned(),
+                None => ObjectId::null(gix::hash::Kind::Sha1),
+            },
+            Key::Loose(l) => self.loose_ids[l as usize],
+        }
+    }
+
+    /// Numbers everything reachable from `id` that is not numbered yet; returns `id`'s index.
+    fn visit(&mut self, id: ObjectId) -> u32 {
+        let key = self.key(id);
+        if self.state(key) == UNSEEN {
+            self.open(key);
+        }
+        while let Some(frame) = self.frames.last_mut() {
+            if frame.start + frame.next < frame.end {
+                let parent = self.keys[frame.start + frame.next];
+                frame.next += 1;
+                if self.state(parent) == UNSEEN {
+                    self.open(parent);
+                }
+                continue;
+            }
+            let Some(frame) = self.frames.pop() else {
+                break;
+            };
+            let index = self.out.ids.len() as u32;
+            for k in frame.start..frame.end {
+                let state = self.state(self.keys[k]);
+                if state < ACTIVE {
+                    self.out.parents.push(state);
+                }
+            }
+            self.keys.truncate(frame.start);
+            let id = self.id(frame.key);
+            self.out.ids.push(id);
+            self.out.parent_start.push(self.out.parents.len() as u32);
+            if let Some(reason) = frame.failure {
+                self.out.missing.insert(index, reason);
+            }
+            self.set_state(frame.key, index);
+        }
+        self.state(key)
+    }
+
+    /// Reads the parents of `key` and pushes its frame.
+    fn open(&mut self, key: Key) {
+        self.set_state(key, ACTIVE);
+        let start = self.keys.len();
+        let failure = match key {
+            Key::Pos(p) => {
+                self.scratch.clear();
+                let result = match &self.file {
+                    Some(f) => commitgraph::parents(f, p, &mut self.scratch),
+                    None => Ok(()),
+                };
+                self.keys.extend(self.scratch.iter().map(|p| Key::Pos(*p)));
+                result.err()
+            }
+            Key::Loose(l) => {
+                let id = self.loose_ids[l as usize];
+                if self.shallow.contains(&id) {
+                    None
+                } else {
+                    match self.decode_parents(id) {
+                        Ok(parents) => {
+                            for parent in parents {
+                                let k = self.key(parent);
+                                self.keys.push(k);
+                            }
+                            None
+                        }
+                        Err(reason) => Some(reason),
+                    }
+                }
+            }
+        };
+        self.frames.push(Frame {
+            key,
+            start,
+            end: self.keys.len(),
+            next: 0,
+            failure,
+        });
+    }
+
+    /// The parents of commit `id`, decoded from the object database.
+    fn decode_parents(&mut self, id: ObjectId) -> Result<Vec<ObjectId>, String> {
+        let data = match self.repo.objects.try_find(&id, &mut self.buf) {
+            Ok(Some(data)) => data,
+            Ok(None) => return Err(format!("commit {id} is missing from the object database")),
+            Err(e) => return Err(format!("cannot read commit {id}: {e}")),
+        };
+        if data.kind != gix::object::Kind::Commit {
+            return Err(format!("{id} is a {}, not a commit", data.kind));
+        }
+        let mut parents = Vec::new();
+        for token in gix::objs::CommitRefIter::from_bytes(data.data, data.object_hash) {
+            match token {
+                Ok(gix::objs::commit::ref_iter::Token::Tree { .. }) => {}
+                Ok(gix::objs::commit::ref_iter::Token::Parent { id }) => parents.push(id),
+                Ok(_) => return Ok(parents),
+                Err(e) => return Err(format!("commit {id} is corrupt: {e}")),
+            }
+        }
+        Err(format!("commit {id} is corrupt: it has no author"))
     }
 }
 

@@ -5,11 +5,13 @@
 //! the bounded answers of [`query`].
 
 mod align;
+mod commitgraph;
 mod error;
 pub mod facts;
 mod graph;
 mod open;
 pub mod query;
+mod walk;
 
 pub use align::{align_repository, repo_facts};
 pub use error::GitError;
