@@ -3,6 +3,8 @@
 //!
 //! Used by `cargo xtask plugins` and by the end-to-end tests, so both build the same way.
 
+pub mod fixture;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

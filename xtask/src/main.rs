@@ -1,9 +1,14 @@
 //! `cargo xtask plugins [OUT]`: builds every first-party plugin into `OUT/<name>/`
 //! (default `target/plugins`).
+//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
+//! generates a deterministic test repository (see `xtask::fixture`).
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use xtask::fixture::{FixtureSpec, generate};
+
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +25,39 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask plugins [OUT_DIR]"),
+        Some("fixture") => {
+            let (spec, out) = fixture_args(&args[1..])?;
+            generate(&spec, &out)?;
+            println!("generated {}", out.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
     }
+}
+
+fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
+    let mut spec = FixtureSpec::default();
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut number = |name: &str| -> Result<u64> {
+            let value = it
+                .next()
+                .with_context(|| format!("{name} needs a value\n{USAGE}"))?;
+            value
+                .parse()
+                .with_context(|| format!("{name} {value}: not a number"))
+        };
+        match arg.as_str() {
+            "--commits" => spec.commits = number("--commits")? as usize,
+            "--branches" => spec.branches = number("--branches")? as usize,
+            "--files" => spec.files = number("--files")? as usize,
+            "--seed" => spec.seed = number("--seed")?,
+            "--commit-graph" => spec.commit_graph = true,
+            other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
+            other => out = Some(PathBuf::from(other)),
+        }
+    }
+    let out = out.with_context(|| format!("no output directory\n{USAGE}"))?;
+    Ok((spec, out))
 }
