@@ -315,4 +315,37 @@ max_age_days = 30
             assert!(err.contains(key), "{err} does not name {key}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_is_an_error_naming_the_file_or_a_valid_manifest(text in "\\PC{0,300}") {
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(e.to_string().starts_with("dir/plugin.toml"), "{}", e);
+            }
+        }
+
+        #[test]
+        fn generated_fields_are_validated(
+            id in "[a-zA-Z0-9_ ./-]{0,12}",
+            version in "[0-9a-z.+-]{0,10}",
+            kind in "(analyzer|policy|tuner|[a-z]{0,8})",
+            api in "[~^=<>0-9., *]{0,8}",
+            wasm in "[a-z./]{0,12}",
+        ) {
+            let text = format!(
+                "id = {id:?}\nversion = {version:?}\nkind = {kind:?}\napi = {api:?}\nwasm = {wasm:?}\n"
+            );
+            match parse(&text) {
+                Ok(m) => {
+                    proptest::prop_assert!(m.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'));
+                    proptest::prop_assert!(!m.wasm.to_string_lossy().split('/').any(|p| p == ".."));
+                    proptest::prop_assert!(!m.wasm.is_absolute());
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    proptest::prop_assert!(msg.starts_with("dir/plugin.toml: key `"), "{}", msg);
+                }
+            }
+        }
+    }
 }

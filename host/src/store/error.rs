@@ -18,9 +18,9 @@ pub enum StoreError {
     #[error("{path}: the store's state is unreadable: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(Box<SourceError>),
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(Box<LoadError>),
     #[error("{label}: {reason}")]
     Untrusted { label: String, reason: String },
     #[error("plugin `{0}` is not installed")]
@@ -41,16 +41,8 @@ pub enum StoreError {
     RemoveActive { id: String, version: Version },
     #[error("{0}: say which version to remove (--version V), or --all")]
     RemoveWhat(String),
-    #[error(
-        "{id}@{version}: {path} was modified after install (sha256 {actual}, installed {expected})"
-    )]
-    Tampered {
-        id: String,
-        version: Version,
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    #[error("{0}")]
+    Tampered(Box<Tampered>),
 }
 
 impl StoreError {
@@ -60,5 +52,30 @@ impl StoreError {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// An installed component whose bytes changed after install.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{id}@{version}: {path} was modified after install (sha256 {actual}, installed {expected})"
+)]
+pub struct Tampered {
+    pub id: String,
+    pub version: Version,
+    pub path: PathBuf,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl From<SourceError> for StoreError {
+    fn from(e: SourceError) -> Self {
+        StoreError::Source(Box::new(e))
+    }
+}
+
+impl From<LoadError> for StoreError {
+    fn from(e: LoadError) -> Self {
+        StoreError::Load(Box::new(e))
     }
 }

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use semver::Version;
 
-pub use error::StoreError;
+pub use error::{StoreError, Tampered};
 pub use state::{InstalledVersion, PluginState, State};
 
 use crate::fs::write_atomically;
@@ -167,17 +167,33 @@ impl Store {
         let installed = self.transaction(|state| {
             let existing = state.plugins.get(&id);
             if let Some(p) = existing {
-                if p.versions.contains_key(&version) && !options.force {
-                    return Err(StoreError::AlreadyInstalled {
-                        id: id.clone(),
-                        version: version.clone(),
-                    });
-                }
                 if options.upgrade && version <= p.active {
                     return Err(StoreError::NotNewer {
                         id: id.clone(),
                         version: version.clone(),
                         active: p.active.clone(),
+                    });
+                }
+                let same_bytes = p
+                    .versions
+                    .get(&version)
+                    .is_some_and(|v| v.sha256 == source.sha256);
+                if options.upgrade && same_bytes {
+                    // Upgrading to a version already here with the same bytes only activates it.
+                    let previous = p.active.clone();
+                    let entry = state.get_mut(&id)?;
+                    entry.activate(version.clone());
+                    return Ok(Installed {
+                        id: id.clone(),
+                        version: version.clone(),
+                        previous: Some(previous),
+                        enabled: entry.enabled,
+                    });
+                }
+                if p.versions.contains_key(&version) && !options.force {
+                    return Err(StoreError::AlreadyInstalled {
+                        id: id.clone(),
+                        version: version.clone(),
                     });
                 }
             } else if options.upgrade {
@@ -397,13 +413,13 @@ impl Store {
     pub fn read_verified(&self, plugin: &ActivePlugin) -> Result<PluginSource, StoreError> {
         let source = PluginSource::read(&plugin.dir)?;
         if source.sha256 != plugin.sha256 {
-            return Err(StoreError::Tampered {
+            return Err(StoreError::Tampered(Box::new(Tampered {
                 id: plugin.id.clone(),
                 version: plugin.version.clone(),
                 path: source.wasm_path,
                 expected: plugin.sha256.clone(),
                 actual: source.sha256,
-            });
+            })));
         }
         Ok(source)
     }
