@@ -68,9 +68,11 @@ pub struct ScanArgs {
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Do not read or write the precompiled-plugin cache.
+    /// Do not read or write any cache: neither precompiled plugins nor branch facts.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub engine: scan::EngineArgs,
 }
 
 /// Parses the command line, runs the command and returns its exit code.

@@ -1,11 +1,13 @@
 //! `trellis scan`.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use trellis::git::BranchSelection;
+use trellis::config::Config;
+use trellis::git::{AlignOptions, BranchSelection};
 use trellis::report::{write_json, write_table};
-use trellis::scan::{ScanRequest, run as run_scan};
+use trellis::scan::{EngineSettings, ForcedOptions, ScanRequest, run as run_scan};
 
 use super::plugin::{ScanPlugins, record_outcomes, scan_plugins};
 use super::{Cli, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, Format, ScanArgs, error_line};
@@ -33,8 +35,15 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
     let scan_time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let repos = match repos(args) {
+        Ok(r) => r,
+        Err(e) => {
+            error_line(e);
+            return EXIT_INPUT;
+        }
+    };
     let request = ScanRequest {
-        repos: args.repos.clone(),
+        repos,
         base: args
             .base
             .clone()
@@ -46,6 +55,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         plugins: &plugins,
         config: &config,
         grants: &grants,
+        engine: engine_settings(&config, args),
     };
     let report = run_scan(&request);
     record_outcomes(&config, &report);
@@ -71,4 +81,128 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
     } else {
         EXIT_INPUT
     }
+}
+
+/// Flags of the git engine.
+#[derive(Debug, Default, clap::Args)]
+pub struct EngineArgs {
+    /// Read more repository paths from FILE, one per line (`-`: stdin; `#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+    /// Compute diffstats since the merge base [config: scan.diffstat, default on].
+    #[arg(long, overrides_with = "no_diffstat")]
+    pub diffstat: bool,
+    /// Skip diffstats.
+    #[arg(long)]
+    pub no_diffstat: bool,
+    /// Detect squash- and rebase-merged branches [config: scan.squash, default on].
+    #[arg(long, overrides_with = "no_squash")]
+    pub squash: bool,
+    /// Skip squash detection.
+    #[arg(long)]
+    pub no_squash: bool,
+    /// Predict merge conflicts against the base, in memory [config: scan.conflicts, default off].
+    #[arg(long, overrides_with = "no_conflicts")]
+    pub conflicts: bool,
+    /// Skip conflict prediction.
+    #[arg(long)]
+    pub no_conflicts: bool,
+    /// Compute repository statistics (objects, packs, base tree, largest blobs, LFS pointers).
+    #[arg(long)]
+    pub stats: bool,
+    /// Memory budget of the git engine in MiB [config: scan.memory_mb; 0: half the memory].
+    #[arg(long, value_name = "MIB")]
+    pub memory_mb: Option<u64>,
+    /// No progress bar (there is none anyway when stderr is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `Some(true)` for `--x`, `Some(false)` for `--no-x`, `None` for neither.
+fn forced(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn engine_settings(config: &Config, args: &ScanArgs) -> EngineSettings {
+    let e = &args.engine;
+    let memory_mb = e.memory_mb.unwrap_or(config.scan.memory_mb);
+    let memory_bytes = if memory_mb == 0 {
+        total_memory() / 2
+    } else {
+        memory_mb.saturating_mul(1024 * 1024)
+    };
+    EngineSettings {
+        configured: AlignOptions {
+            diffstat: config.scan.diffstat,
+            squash: config.scan.squash,
+            conflicts: config.scan.conflicts,
+        },
+        forced: ForcedOptions {
+            diffstat: forced(e.diffstat, e.no_diffstat),
+            squash: forced(e.squash, e.no_squash),
+            conflicts: forced(e.conflicts, e.no_conflicts),
+        },
+        cache_dir: (config.scan.cache && !args.no_cache)
+            .then(super::cache_dir)
+            .flatten(),
+        progress: !e.quiet,
+        memory_bytes,
+        stats: e.stats || config.scan.stats,
+    }
+}
+
+/// The machine's memory in bytes (0 when unknown: no budget).
+fn total_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The repositories to scan: the arguments, then `--repos-from`. The default `.` only
+/// applies when neither names a repository.
+fn repos(args: &ScanArgs) -> Result<Vec<PathBuf>, String> {
+    let Some(file) = &args.engine.repos_from else {
+        return Ok(args.repos.clone());
+    };
+    let listed = read_repo_list(file)?;
+    let explicit = !(args.repos.len() == 1 && args.repos[0] == Path::new("."));
+    let mut out = if explicit || listed.is_empty() {
+        args.repos.clone()
+    } else {
+        Vec::new()
+    };
+    out.extend(listed);
+    Ok(out)
+}
+
+fn read_repo_list(file: &Path) -> Result<Vec<PathBuf>, String> {
+    let fail = |e: std::io::Error| format!("--repos-from {}: {e}", file.display());
+    let lines: Vec<String> = if file == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(fail)?
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(fail)?
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    Ok(lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect())
 }

@@ -43,6 +43,18 @@ pub struct ScanConfig {
     pub base: String,
     pub remotes: bool,
     pub jobs: usize,
+    /// Files and lines changed since the merge base.
+    pub diffstat: bool,
+    /// Squash- and rebase-merge detection.
+    pub squash: bool,
+    /// In-memory conflict prediction against the base.
+    pub conflicts: bool,
+    /// Keep computed branch facts on disk between runs.
+    pub cache: bool,
+    /// Memory budget of the git engine in MiB; 0 means half of the machine's memory.
+    pub memory_mb: u64,
+    /// Repository statistics that read every object header and the base tree.
+    pub stats: bool,
 }
 
 /// `[runtime]`.

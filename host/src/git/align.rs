@@ -1,18 +1,54 @@
-//! Aligns every branch with the base: loads the commit graph once, then computes each
-//! branch's facts in parallel (rayon) with one walker and one repository handle per thread.
+//! Aligns every branch with the base: loads the commit graph once, walks every branch in
+//! parallel (rayon, one walker and one repository handle per thread), then computes the
+//! tree-level facts (diffstat, squash-merged, conflicts) of the branches that need them,
+//! ordered by merge base so each thread reuses the base-side diff of the previous branch.
 
+use gix::ObjectId;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::GitError;
-use super::facts::{BranchError, BranchFacts, RepoFacts, RepoScan, RepoStats};
+use super::cache::{CachedFacts, FactsCache};
+use super::changes::{Change, TreeDiffer, tree_of};
+use super::conflicts::Merger;
+use super::diffstat::diffstat;
+use super::facts::{BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats};
 use super::graph::{CommitGraph, tip_info};
 use super::open::{BranchRef, OpenedRepo};
+use super::squash::is_squash_merged;
 use super::walk::Walker;
 
+/// Which optional facts to compute; part of the facts cache key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AlignOptions {
+    pub diffstat: bool,
+    pub squash: bool,
+    pub conflicts: bool,
+}
+
+impl AlignOptions {
+    fn needs_trees(&self) -> bool {
+        self.diffstat || self.squash || self.conflicts
+    }
+}
+
+/// What a repository alignment uses besides the repository.
+#[derive(Default)]
+pub struct AlignContext<'a> {
+    pub options: AlignOptions,
+    /// Persistent facts of branches already computed in earlier runs.
+    pub cache: Option<&'a FactsCache>,
+    /// Advanced by one per branch done.
+    pub progress: Option<&'a indicatif::ProgressBar>,
+}
+
 /// Computes the facts of every selected branch of an opened repository.
-pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
+pub fn align_repository(
+    opened: &OpenedRepo,
+    context: &AlignContext<'_>,
+) -> Result<RepoScan, GitError> {
     let repo = &opened.repo;
-    let tips: Vec<gix::ObjectId> = opened
+    let tips: Vec<ObjectId> = opened
         .branches
         .iter()
         .filter_map(|b| b.tip.as_ref().ok().copied())
@@ -24,12 +60,16 @@ pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
         commit_graph = graph.from_commit_graph(),
         "commit graph loaded"
     );
+    let read_err = |what: String, reason: String| GitError::Read {
+        path: opened.path.clone(),
+        what,
+        reason,
+    };
     if let Some(reason) = graph.base_history_error() {
-        return Err(GitError::Read {
-            path: opened.path.clone(),
-            what: format!("the history of {}", opened.base.name),
-            reason: reason.to_string(),
-        });
+        return Err(read_err(
+            format!("the history of {}", opened.base.name),
+            reason.to_string(),
+        ));
     }
     let mut next_tip = tip_indices.into_iter();
     let work: Vec<(&BranchRef, Option<u32>)> = opened
@@ -39,11 +79,45 @@ pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
         .collect();
 
     let sync_repo = repo.clone().into_sync();
-    let results: Vec<Result<BranchFacts, BranchError>> = work
+    let walked: Vec<Result<Walked, BranchError>> = work
         .par_iter()
         .map_init(
             || (Walker::new(graph.len()), sync_repo.to_thread_local()),
-            |(walker, repo), (branch, index)| align_branch(repo, &graph, walker, branch, *index),
+            |(walker, repo), (branch, index)| walk_branch(repo, &graph, walker, branch, *index),
+        )
+        .collect();
+
+    let options = context.options;
+    let base_tree = if options.needs_trees() {
+        Some(tree_of(repo, opened.base.tip).map_err(|r| read_err(opened.base.name.clone(), r))?)
+    } else {
+        None
+    };
+    let base_tip = opened.base.tip;
+    let mut walked: Vec<Result<Walked, BranchError>> = walked;
+    // Branches with the same merge base next to each other: rayon hands each thread a
+    // contiguous run, so the base-side diff is computed once per run.
+    walked.sort_by_key(|w| {
+        w.as_ref()
+            .map_or(u32::MAX, |w| w.diff_base.unwrap_or(u32::MAX))
+    });
+    let results: Vec<Result<BranchFacts, BranchError>> = walked
+        .into_par_iter()
+        .map_init(
+            || TreeWorker::new(&sync_repo, options),
+            |worker, walked| {
+                let walked = walked?;
+                let facts = match base_tree {
+                    Some(base_tree) => {
+                        worker.tree_facts(&graph, walked, base_tip, base_tree, context.cache)?
+                    }
+                    None => walked.facts,
+                };
+                if let Some(progress) = context.progress {
+                    progress.inc(1);
+                }
+                Ok(facts)
+            },
         )
         .collect();
     let mut branches = Vec::with_capacity(results.len());
@@ -51,9 +125,16 @@ pub fn align_repository(opened: &OpenedRepo) -> Result<RepoScan, GitError> {
     for r in results {
         match r {
             Ok(b) => branches.push(b),
-            Err(e) => errors.push(e),
+            Err(e) => {
+                if let Some(progress) = context.progress {
+                    progress.inc(1);
+                }
+                errors.push(e)
+            }
         }
     }
+    branches.sort_by(|a, b| (a.remote, &a.reference).cmp(&(b.remote, &b.reference)));
+    errors.sort_by(|a, b| a.reference.cmp(&b.reference));
 
     let facts = repo_facts(opened, Some(graph.len() as u64));
     Ok(RepoScan {
@@ -90,13 +171,36 @@ pub fn repo_facts(opened: &OpenedRepo, commits: Option<u64>) -> RepoFacts {
     }
 }
 
-fn align_branch(
+/// A branch after the graph walk.
+struct Walked {
+    facts: BranchFacts,
+    tip: ObjectId,
+    /// Graph indices of the merge bases.
+    merge_bases: Vec<u32>,
+    /// The merge base `git diff BASE...BRANCH` uses; `None` without one.
+    diff_base: Option<u32>,
+    /// Where errors about this branch go.
+    name: String,
+    reference: String,
+}
+
+impl Walked {
+    fn fail(&self, error: String) -> BranchError {
+        BranchError {
+            name: self.name.clone(),
+            reference: self.reference.clone(),
+            error,
+        }
+    }
+}
+
+fn walk_branch(
     repo: &gix::Repository,
     graph: &CommitGraph,
     walker: &mut Walker,
     branch: &BranchRef,
     index: Option<u32>,
-) -> Result<BranchFacts, BranchError> {
+) -> Result<Walked, BranchError> {
     let fail = |error: String| BranchError {
         name: branch.name.clone(),
         reference: branch.reference.clone(),
@@ -109,26 +213,188 @@ fn align_branch(
     }
     let walk = walker.align(graph, index).map_err(fail)?;
     let info = tip_info(repo, tip).map_err(fail)?;
+    let diff_base = diff_base(repo, graph, &walk.merge_bases).map_err(fail)?;
     let mut merge_bases: Vec<String> = walk
         .merge_bases
         .iter()
         .map(|i| graph.id(*i).to_string())
         .collect();
     merge_bases.sort();
-    Ok(BranchFacts {
+    Ok(Walked {
+        facts: BranchFacts {
+            name: branch.name.clone(),
+            reference: branch.reference.clone(),
+            remote: branch.remote,
+            tip: tip.to_string(),
+            ahead: walk.ahead,
+            behind: walk.behind,
+            merge_bases,
+            merged: walk.ahead == 0,
+            squash_merged: None,
+            author: info.author,
+            committer: info.committer,
+            summary: info.summary,
+            diffstat: None,
+            conflicts: None,
+        },
+        tip,
+        merge_bases: walk.merge_bases,
+        diff_base,
         name: branch.name.clone(),
         reference: branch.reference.clone(),
-        remote: branch.remote,
-        tip: tip.to_string(),
-        ahead: walk.ahead,
-        behind: walk.behind,
-        merge_bases,
-        merged: walk.ahead == 0,
-        squash_merged: None,
-        author: info.author,
-        committer: info.committer,
-        summary: info.summary,
-        diffstat: None,
-        conflicts: None,
     })
+}
+
+/// The merge base git's `diff A...B` picks among several: the most recent by committer date
+/// (git lists merge bases newest first).
+fn diff_base(
+    repo: &gix::Repository,
+    graph: &CommitGraph,
+    merge_bases: &[u32],
+) -> Result<Option<u32>, String> {
+    if merge_bases.len() < 2 {
+        return Ok(merge_bases.first().copied());
+    }
+    let mut best = None;
+    for &mb in merge_bases {
+        let id = graph.id(mb);
+        let time = repo
+            .find_commit(id)
+            .and_then(|c| c.time())
+            .map_err(|e| format!("cannot read commit {id}: {e}"))?
+            .seconds;
+        if best.is_none_or(|(t, _)| time > t) {
+            best = Some((time, mb));
+        }
+    }
+    Ok(best.map(|(_, mb)| mb))
+}
+
+/// Per-thread state of the tree-level facts.
+struct TreeWorker {
+    repo: gix::Repository,
+    options: AlignOptions,
+    differ: TreeDiffer,
+    merger: Option<Result<Merger, String>>,
+    /// The base-side changes of the last ancestor tree seen.
+    base_side: Option<(ObjectId, Vec<Change>)>,
+}
+
+/// Object cache per worker for tree and blob reads during diffs and merges.
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+impl TreeWorker {
+    fn new(repo: &gix::ThreadSafeRepository, options: AlignOptions) -> Self {
+        let mut repo = repo.to_thread_local().with_object_memory();
+        repo.object_cache_size(OBJECT_CACHE_BYTES);
+        TreeWorker {
+            repo,
+            options,
+            differ: TreeDiffer::default(),
+            merger: None,
+            base_side: None,
+        }
+    }
+
+    fn tree_facts(
+        &mut self,
+        graph: &CommitGraph,
+        walked: Walked,
+        base_tip: ObjectId,
+        base_tree: ObjectId,
+        cache: Option<&FactsCache>,
+    ) -> Result<BranchFacts, BranchError> {
+        let key = FactsCache::key(walked.tip, base_tip, self.options);
+        if let Some(hit) = cache.and_then(|c| c.get(&key)) {
+            let mut facts = walked.facts;
+            hit.apply(&mut facts);
+            return Ok(facts);
+        }
+        let computed = self
+            .compute(graph, &walked, base_tree)
+            .map_err(|e| walked.fail(e))?;
+        if let Some(cache) = cache {
+            cache.put(key, computed.clone());
+        }
+        let mut facts = walked.facts;
+        computed.apply(&mut facts);
+        Ok(facts)
+    }
+
+    fn compute(
+        &mut self,
+        graph: &CommitGraph,
+        walked: &Walked,
+        base_tree: ObjectId,
+    ) -> Result<CachedFacts, String> {
+        let options = self.options;
+        let mut out = CachedFacts::default();
+        let Some(diff_base) = walked.diff_base else {
+            // Unrelated histories: git has no three-dot diff nor merge for them.
+            out.squash_merged = options.squash.then_some(false);
+            return Ok(out);
+        };
+        if walked.facts.ahead == 0 {
+            out.diffstat = options.diffstat.then_some(super::facts::Diffstat {
+                files_changed: 0,
+                insertions: 0,
+                deletions: 0,
+            });
+            out.squash_merged = options.squash.then_some(false);
+            out.conflicts = options.conflicts.then_some(ConflictPrediction::Clean);
+            return Ok(out);
+        }
+        let repo = &self.repo;
+        let tip_tree = tree_of(repo, walked.tip)?;
+        let mb_tree = tree_of(repo, graph.id(diff_base))?;
+        let branch = self.differ.changes(repo, mb_tree, tip_tree)?;
+        if options.diffstat {
+            out.diffstat = Some(diffstat(repo, &branch)?);
+        }
+        if options.squash {
+            out.squash_merged = Some(is_squash_merged(repo, &branch, base_tree)?);
+        }
+        if options.conflicts {
+            let (ancestor, branch) = if walked.merge_bases.len() == 1 {
+                (mb_tree, branch)
+            } else {
+                let ancestor = self.virtual_merge_base(graph, &walked.merge_bases)?;
+                let branch = self.differ.changes(&self.repo, ancestor, tip_tree)?;
+                (ancestor, branch)
+            };
+            if self.base_side.as_ref().is_none_or(|(a, _)| *a != ancestor) {
+                let changes = self.differ.changes(&self.repo, ancestor, base_tree)?;
+                self.base_side = Some((ancestor, changes));
+            }
+            let merger = self
+                .merger
+                .get_or_insert_with(|| Merger::new(&self.repo))
+                .as_mut()
+                .map_err(|e| e.clone())?;
+            let base = self.base_side.as_ref().map_or(&[][..], |(_, c)| c);
+            let prediction = merger.predict(&self.repo, base, &branch);
+            // Merged blobs and trees only live until the verdict is known.
+            self.repo.objects.reset_object_memory();
+            out.conflicts = Some(prediction?);
+        }
+        Ok(out)
+    }
+
+    /// The tree of the virtual merge base git's recursive merge would use.
+    fn virtual_merge_base(
+        &self,
+        graph: &CommitGraph,
+        merge_bases: &[u32],
+    ) -> Result<ObjectId, String> {
+        let options = self
+            .repo
+            .tree_merge_options()
+            .map_err(|e| format!("cannot set up merging: {e}"))?;
+        let ids: Vec<ObjectId> = merge_bases.iter().map(|i| graph.id(*i)).collect();
+        let outcome = self
+            .repo
+            .virtual_merge_base(ids, options)
+            .map_err(|e| format!("cannot merge the merge bases: {e}"))?;
+        Ok(outcome.tree_id.detach())
+    }
 }

@@ -3,7 +3,7 @@
 //! Object ids are lowercase hex strings so the model serialises as-is to JSON and converts
 //! to every WIT API version without lookups. Facts that are not always computed are `Option`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Who made a commit, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,7 +17,7 @@ pub struct Signature {
 }
 
 /// Lines and files changed between two commits (renames off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diffstat {
     pub files_changed: u32,
     pub insertions: u32,
@@ -25,7 +25,7 @@ pub struct Diffstat {
 }
 
 /// What merging a branch into the base would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", content = "paths", rename_all = "kebab-case")]
 pub enum ConflictPrediction {
     Clean,

@@ -5,15 +5,23 @@
 //! the bounded answers of [`query`].
 
 mod align;
+mod cache;
+mod changes;
 mod commitgraph;
+mod conflicts;
+mod diffstat;
 mod error;
 pub mod facts;
 mod graph;
 mod open;
 pub mod query;
+mod squash;
+mod stats;
 mod walk;
 
-pub use align::{align_repository, repo_facts};
+pub use align::{AlignContext, AlignOptions, align_repository, repo_facts};
+pub use cache::{CacheError, FactsCache};
 pub use error::GitError;
 pub use facts::{BranchError, BranchFacts, RepoFacts, RepoScan, RepoStats, Signature};
 pub use open::{BranchSelection, OpenedRepo, open_repository};
+pub use stats::fill_stats;

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::config::{Config, merge};
-use crate::git::{self, BranchSelection, GitError, OpenedRepo, RepoScan};
+use crate::git::{
+    self, AlignContext, AlignOptions, BranchSelection, FactsCache, GitError, OpenedRepo, RepoScan,
+};
 use crate::plan::{Machine, Plan};
 use crate::plugin::{Capability, PluginKind};
 use crate::report::{InputError, PluginResult, RepoReport, SCHEMA_VERSION, ScanReport, Status};
@@ -28,6 +30,59 @@ pub struct ScanRequest<'a> {
     pub config: &'a Config,
     /// Capabilities granted per plugin id.
     pub grants: &'a BTreeMap<String, BTreeSet<Capability>>,
+    /// How the git engine runs.
+    pub engine: EngineSettings,
+}
+
+/// Settings of the git engine for one scan.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    /// Optional facts as configured.
+    pub configured: AlignOptions,
+    /// Optional facts forced on the command line; they win over a tuner's plan.
+    pub forced: ForcedOptions,
+    /// Where the facts cache lives; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// Show a progress bar (on stderr) over all branches.
+    pub progress: bool,
+    /// Memory budget in bytes; repositories wait until their estimate fits. 0: no budget.
+    pub memory_bytes: u64,
+    /// Compute repository statistics.
+    pub stats: bool,
+}
+
+/// Optional facts switched on or off explicitly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForcedOptions {
+    pub diffstat: Option<bool>,
+    pub squash: Option<bool>,
+    pub conflicts: Option<bool>,
+}
+
+impl EngineSettings {
+    /// The facts to compute: forced, else planned by a tuner, else configured.
+    fn options(&self, plan: Option<&Plan>) -> AlignOptions {
+        let pick = |forced: Option<bool>, planned: Option<bool>, configured: bool| {
+            forced.or(planned).unwrap_or(configured)
+        };
+        AlignOptions {
+            diffstat: pick(
+                self.forced.diffstat,
+                plan.map(|p| p.diffstat),
+                self.configured.diffstat,
+            ),
+            squash: pick(
+                self.forced.squash,
+                plan.map(|p| p.squash_detection),
+                self.configured.squash,
+            ),
+            conflicts: pick(
+                self.forced.conflicts,
+                plan.map(|p| p.conflicts),
+                self.configured.conflicts,
+            ),
+        }
+    }
 }
 
 /// Runs a scan. Errors of single inputs are in the report, never returned.
@@ -46,28 +101,47 @@ pub fn run(request: &ScanRequest<'_>) -> ScanReport {
         _ => request.jobs,
     };
 
-    let results: Vec<Result<RepoReport, InputError>> = with_pool(jobs, || {
-        opened
-            .into_par_iter()
-            .zip(request.repos.par_iter())
-            .map(|(opened, path)| {
-                let error = |e: GitError| InputError {
-                    path: path.display().to_string(),
-                    error: e.to_string(),
-                };
-                let opened = opened.map_err(error)?;
-                let scan = git::align_repository(&opened).map_err(error)?;
-                let plugins = run_plugins(request, &opened, &scan);
-                Ok(RepoReport {
-                    facts: scan.facts,
-                    branches: scan.branches,
-                    branch_errors: scan.errors,
-                    plugins,
+    let engine = &request.engine;
+    let options = engine.options(plan.as_ref().and_then(|p| p.output.as_ref()));
+    let total: usize = opened.iter().flatten().map(|o| o.branches.len()).sum();
+    let progress = progress_bar(engine.progress, total as u64);
+    // Repositories run in waves whose estimated memory fits the budget; never blocking
+    // inside the pool keeps rayon's work stealing free of deadlocks.
+    let estimates: Vec<u64> = opened
+        .iter()
+        .map(|o| o.as_ref().map_or(0, |o| estimate_bytes(o, jobs)))
+        .collect();
+    let mut slots: Vec<Option<Result<OpenedRepo, GitError>>> =
+        opened.into_iter().map(Some).collect();
+    let mut results: Vec<(usize, Result<RepoReport, InputError>)> = Vec::new();
+    for wave in waves(&estimates, engine.memory_bytes) {
+        let inputs: Vec<(usize, Result<OpenedRepo, GitError>)> = wave
+            .into_iter()
+            .filter_map(|i| slots[i].take().map(|o| (i, o)))
+            .collect();
+        let done: Vec<(usize, Result<RepoReport, InputError>)> = with_pool(jobs, || {
+            inputs
+                .into_par_iter()
+                .map(|(i, opened)| {
+                    let report = scan_repo(
+                        request,
+                        &request.repos[i],
+                        opened,
+                        options,
+                        progress.as_ref(),
+                    );
+                    (i, report)
                 })
-            })
-            .collect()
-    });
+                .collect()
+        });
+        results.extend(done);
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
 
+    if let Some(progress) = progress {
+        progress.finish_and_clear();
+    }
     let mut repositories = Vec::new();
     let mut errors = Vec::new();
     for r in results {
@@ -84,6 +158,105 @@ pub fn run(request: &ScanRequest<'_>) -> ScanReport {
         repositories,
         errors,
     }
+}
+
+/// Aligns one opened repository and runs the plugins on it.
+fn scan_repo(
+    request: &ScanRequest<'_>,
+    path: &std::path::Path,
+    opened: Result<OpenedRepo, GitError>,
+    options: AlignOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<RepoReport, InputError> {
+    let engine = &request.engine;
+    let error = |e: GitError| InputError {
+        path: path.display().to_string(),
+        error: e.to_string(),
+    };
+    let opened = opened.map_err(error)?;
+    let cache = engine
+        .cache_dir
+        .as_ref()
+        .map(|dir| FactsCache::open(&dir.join("facts"), opened.repo.git_dir()));
+    let context = AlignContext {
+        options,
+        cache: cache.as_ref(),
+        progress,
+    };
+    let mut scan = git::align_repository(&opened, &context).map_err(error)?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.save()
+    {
+        tracing::warn!("{e}");
+    }
+    if engine.stats {
+        git::fill_stats(&opened, &mut scan.facts.stats);
+    }
+    let plugins = run_plugins(request, &opened, &scan);
+    Ok(RepoReport {
+        facts: scan.facts,
+        branches: scan.branches,
+        branch_errors: scan.errors,
+        plugins,
+    })
+}
+
+/// Splits repositories (by index) into consecutive waves whose estimates fit `limit`
+/// (0: one wave); a repository larger than the limit gets a wave of its own.
+fn waves(estimates: &[u64], limit: u64) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0u64;
+    for (i, &bytes) in estimates.iter().enumerate() {
+        match out.last_mut() {
+            Some(wave) if limit == 0 || used + bytes <= limit => {
+                wave.push(i);
+                used += bytes;
+            }
+            _ => {
+                out.push(vec![i]);
+                used = bytes;
+            }
+        }
+    }
+    out
+}
+
+/// A progress bar over `total` branches on stderr, when wanted and stderr is a terminal.
+fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} aligning {pos}/{len} branches [{bar:30}] {elapsed_precise} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+/// A rough upper bound of what aligning `opened` holds: per-thread object caches and walkers,
+/// and the commit graph (estimated from the pack indices: about 28 bytes per object).
+fn estimate_bytes(opened: &OpenedRepo, jobs: usize) -> u64 {
+    let threads = if jobs == 0 {
+        rayon::current_num_threads()
+    } else {
+        jobs
+    } as u64;
+    let pack_dir = opened.repo.objects.store_ref().path().join("pack");
+    let index_bytes: u64 = std::fs::read_dir(pack_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let objects = index_bytes / 28;
+    32 * 1024 * 1024 + threads * 24 * 1024 * 1024 + objects * (64 + threads * 8)
 }
 
 /// Runs `f` in a pool of `jobs` threads (0: rayon's default, one per core).

@@ -1,0 +1,203 @@
+//! Conflict prediction: what `git merge-tree --write-tree --name-only BASE BRANCH` would report,
+//! computed in memory (objects written during the merge stay in the handle's object memory).
+//!
+//! Like git's merge-ort, the expensive part — rename detection among thousands of files the
+//! base changed since an old merge base — is avoided by merging only what can matter:
+//! 1. if no path the branch changed is (or contains, or lies under) a path the base changed,
+//!    the merge is clean without merging anything;
+//! 2. otherwise three small trees are merged: ancestor, base and branch restricted to the
+//!    paths the branch changed, the base's changes that touch them, and — only when the base
+//!    deleted a path the branch changed, so a base-side rename could carry the branch's change —
+//!    the base's added files as rename destinations (except exact renames of paths the branch
+//!    left alone, which git pairs first).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use gix::ObjectId;
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::merge::plumbing as merge;
+
+use super::changes::{Change, FileEntry};
+use super::facts::ConflictPrediction;
+
+/// Per-thread state of merges: the diff and merge platforms are set up once and reused.
+pub struct Merger {
+    diff_state: gix::diff::tree::State,
+    diff_cache: gix::diff::blob::Platform,
+    blob_merge: merge::blob::Platform,
+    options: merge::tree::Options,
+}
+
+impl Merger {
+    /// Sets up merging for `repo` (which should have object memory enabled).
+    pub fn new(repo: &gix::Repository) -> Result<Self, String> {
+        let setup = |e: gix::Error| format!("cannot set up merging: {e}");
+        let options: merge::tree::Options = repo.tree_merge_options().map_err(setup)?.into();
+        Ok(Merger {
+            diff_state: Default::default(),
+            diff_cache: repo.diff_resource_cache_for_tree_diff().map_err(setup)?,
+            blob_merge: repo
+                .merge_resource_cache(Default::default())
+                .map_err(setup)?,
+            options,
+        })
+    }
+
+    /// Predicts merging a branch into the base, given both sides' changes since `ancestor`.
+    pub fn predict(
+        &mut self,
+        repo: &gix::Repository,
+        base: &[Change],
+        branch: &[Change],
+    ) -> Result<ConflictPrediction, String> {
+        let Some(paths) = relevant_paths(base, branch) else {
+            return Ok(ConflictPrediction::Clean);
+        };
+        let trees = ReducedTrees::build(repo, base, branch, &paths)?;
+        let fail = |e: gix::Error| format!("merge failed: {e}");
+        let outcome = merge::tree(
+            &trees.ancestor,
+            &trees.base,
+            &trees.branch,
+            Default::default(),
+            &repo.objects,
+            |buf| {
+                repo.write_blob(buf)
+                    .map(|id| id.detach())
+                    .map_err(Into::into)
+            },
+            &mut self.diff_state,
+            &mut self.diff_cache,
+            &mut self.blob_merge,
+            self.options.clone(),
+        )
+        .map_err(fail)?;
+        let how = merge::tree::TreatAsUnresolved::git();
+        if !outcome.has_unresolved_conflicts(how) {
+            return Ok(ConflictPrediction::Clean);
+        }
+        let mut tree = outcome.tree;
+        let merged = tree
+            .write(|t| repo.write_object(t).map(|id| id.detach()))
+            .map_err(|e| format!("cannot write the merged tree: {e}"))?;
+        let mut index = gix::index::State::from_tree(&merged, &repo.objects, Default::default())
+            .map_err(|e| format!("cannot index the merged tree: {e}"))?;
+        merge::tree::apply_index_entries(
+            &outcome.conflicts,
+            how,
+            &mut index,
+            merge::tree::apply_index_entries::RemovalMode::Prune,
+        );
+        let conflicted: BTreeSet<String> = index
+            .entries()
+            .iter()
+            .filter(|e| e.stage_raw() != 0)
+            .map(|e| e.path(&index).to_str_lossy().into_owned())
+            .collect();
+        Ok(ConflictPrediction::Conflicts(
+            conflicted.into_iter().collect(),
+        ))
+    }
+}
+
+/// The paths worth merging, or `None` when the two sides cannot interact.
+fn relevant_paths(base: &[Change], branch: &[Change]) -> Option<BTreeSet<BString>> {
+    let branch_paths: HashSet<&BStr> = branch.iter().map(|c| c.path.as_bstr()).collect();
+    let branch_dirs: HashSet<&BStr> = branch
+        .iter()
+        .flat_map(|c| parents(c.path.as_bstr()))
+        .collect();
+    let touches = |c: &Change| {
+        branch_paths.contains(c.path.as_bstr())
+            || branch_dirs.contains(c.path.as_bstr())
+            || parents(c.path.as_bstr()).any(|d| branch_paths.contains(d))
+    };
+    let touching: Vec<&Change> = base.iter().filter(|c| touches(c)).collect();
+    if touching.is_empty() {
+        return None;
+    }
+    let mut paths: BTreeSet<BString> = branch.iter().map(|c| c.path.clone()).collect();
+    paths.extend(touching.iter().map(|c| c.path.clone()));
+    // A base-side deletion of a path the branch changed may be a rename carrying that change.
+    if touching.iter().any(|c| c.new.is_none()) {
+        let untouched_deleted: HashSet<ObjectId> = base
+            .iter()
+            .filter(|c| c.new.is_none() && !branch_paths.contains(c.path.as_bstr()))
+            .filter_map(|c| c.old.map(|o| o.id))
+            .collect();
+        paths.extend(
+            base.iter()
+                .filter(|c| c.old.is_none())
+                .filter(|c| c.new.is_some_and(|n| !untouched_deleted.contains(&n.id)))
+                .map(|c| c.path.clone()),
+        );
+    }
+    Some(paths)
+}
+
+/// The directories containing `path`, innermost last.
+fn parents(path: &BStr) -> impl Iterator<Item = &BStr> {
+    path.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'/')
+        .map(move |(i, _)| path[..i].as_bstr())
+}
+
+/// Ancestor, base and branch trees restricted to a set of paths, written to object memory.
+struct ReducedTrees {
+    ancestor: ObjectId,
+    base: ObjectId,
+    branch: ObjectId,
+}
+
+impl ReducedTrees {
+    fn build(
+        repo: &gix::Repository,
+        base: &[Change],
+        branch: &[Change],
+        paths: &BTreeSet<BString>,
+    ) -> Result<Self, String> {
+        let by_path = |changes: &[Change]| -> BTreeMap<BString, Change> {
+            changes
+                .iter()
+                .filter(|c| paths.contains(&c.path))
+                .map(|c| (c.path.clone(), c.clone()))
+                .collect()
+        };
+        let base = by_path(base);
+        let branch = by_path(branch);
+        let mut ancestor_entries = Vec::new();
+        let mut base_entries = Vec::new();
+        let mut branch_entries = Vec::new();
+        for path in paths {
+            let (b, t) = (base.get(path), branch.get(path));
+            let ancestor = t.or(b).and_then(|c| c.old);
+            ancestor_entries.push((path, ancestor));
+            base_entries.push((path, b.map_or(ancestor, |c| c.new)));
+            branch_entries.push((path, t.map_or(ancestor, |c| c.new)));
+        }
+        Ok(ReducedTrees {
+            ancestor: write_tree(repo, &ancestor_entries)?,
+            base: write_tree(repo, &base_entries)?,
+            branch: write_tree(repo, &branch_entries)?,
+        })
+    }
+}
+
+fn write_tree(
+    repo: &gix::Repository,
+    entries: &[(&BString, Option<FileEntry>)],
+) -> Result<ObjectId, String> {
+    let fail = |e: gix::Error| format!("cannot build a tree in memory: {e}");
+    let mut editor = repo
+        .edit_tree(ObjectId::empty_tree(repo.object_hash()))
+        .map_err(fail)?;
+    for (path, entry) in entries {
+        if let Some(entry) = entry {
+            editor
+                .upsert(path.as_bstr(), entry.mode.kind(), entry.id)
+                .map_err(fail)?;
+        }
+    }
+    editor.write().map(|id| id.detach()).map_err(fail)
+}
