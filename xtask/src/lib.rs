@@ -3,6 +3,7 @@
 //!
 //! Used by `cargo xtask plugins` and by the end-to-end tests, so both build the same way.
 
+pub mod bench;
 pub mod fixture;
 
 use std::path::{Path, PathBuf};

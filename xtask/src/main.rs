@@ -2,13 +2,16 @@
 //! (default `target/plugins`).
 //! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
 //! generates a deterministic test repository (see `xtask::fixture`).
+//! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]`:
+//! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use xtask::bench::BenchSpec;
 use xtask::fixture::{FixtureSpec, generate};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,45 @@ fn main() -> Result<()> {
             generate(&spec, &out)?;
             println!("generated {}", out.display());
             Ok(())
+        }
+        Some("bench") => {
+            let root = xtask::workspace_root();
+            let mut bench = BenchSpec {
+                fixture: FixtureSpec {
+                    commits: 80_000,
+                    branches: 2_000,
+                    files: 3_000,
+                    ..FixtureSpec::default()
+                },
+                trellis: root.join("target").join("release").join("trellis"),
+                dir: root.join("target").join("bench"),
+                jobs: 2,
+            };
+            let mut rest = Vec::new();
+            let mut it = args[1..].iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--jobs" => bench.jobs = it.next().context("--jobs needs a value")?.parse()?,
+                    "--trellis" => {
+                        bench.trellis = it.next().context("--trellis needs a value")?.into()
+                    }
+                    "--dir" => bench.dir = it.next().context("--dir needs a value")?.into(),
+                    _ => rest.push(arg.clone()),
+                }
+            }
+            rest.push(bench.dir.display().to_string());
+            let (mut fixture, _) = fixture_args(&rest)?;
+            if !rest.iter().any(|a| a == "--commits") {
+                fixture.commits = bench.fixture.commits;
+            }
+            if !rest.iter().any(|a| a == "--branches") {
+                fixture.branches = bench.fixture.branches;
+            }
+            if !rest.iter().any(|a| a == "--files") {
+                fixture.files = bench.fixture.files;
+            }
+            bench.fixture = fixture;
+            xtask::bench::run(&bench)
         }
         _ => bail!("{USAGE}"),
     }
