@@ -540,18 +540,20 @@ pub fn scan_plugins(
         }
     }
     let mut failed = false;
+    let mut given = Vec::new();
     for dir in explicit {
         match runtime.load_dir(dir) {
-            Ok(p) => {
-                plugins.retain(|q| q.manifest.id != p.manifest.id);
-                plugins.push(p);
-            }
+            Ok(p) => given.push(p),
             Err(e) => {
                 error_line(e);
                 failed = true;
             }
         }
     }
+    // An explicit plugin replaces the installed one of the same id for this run; the same
+    // directory given twice runs twice.
+    plugins.retain(|installed| !given.iter().any(|p| p.manifest.id == installed.manifest.id));
+    plugins.extend(given);
     if failed {
         return Err(EXIT_INPUT);
     }

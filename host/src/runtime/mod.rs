@@ -176,6 +176,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<CompileCache>,
+    /// Drives async calls, so a guest blocked in WASI can be cut off at its deadline.
+    executor: tokio::runtime::Runtime,
     _ticker: EpochTicker,
 }
 
@@ -185,7 +187,7 @@ impl Runtime {
         let engine = engine::build_engine(options.max_wasm_stack)
             .map_err(|e| RuntimeError(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError(e.to_string()))?;
         bindings::add_to_linker(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
         let cache = options
@@ -193,10 +195,17 @@ impl Runtime {
             .as_deref()
             .map(|dir| CompileCache::new(dir, &engine));
         let ticker = EpochTicker::start(&engine).map_err(|e| RuntimeError(e.to_string()))?;
+        let executor = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("trellis-wasi")
+            .enable_time()
+            .build()
+            .map_err(|e| RuntimeError(e.to_string()))?;
         Ok(Runtime {
             engine,
             linker,
             cache,
+            executor,
             _ticker: ticker,
         })
     }
@@ -260,8 +269,8 @@ impl Runtime {
     ) -> (Result<Vec<Finding>, Failure>, Metrics) {
         let limit = invocation.limits.max_result_kb.saturating_mul(1024);
         let scan_time = invocation.scan_time;
-        let (result, metrics) = self.invoke(plugin, invocation, |store| {
-            plugin.pre.analyze(store, scan, scan_time)
+        let (result, metrics) = self.invoke(plugin, invocation, async |store| {
+            plugin.pre.analyze(store, scan, scan_time).await
         });
         let result = result.and_then(|findings| {
             let bytes: u64 = findings.iter().map(|f| f.size() as u64).sum();
@@ -286,8 +295,8 @@ impl Runtime {
         history: &[RunRecord],
         invocation: Invocation,
     ) -> (Result<Plan, Failure>, Metrics) {
-        self.invoke(plugin, invocation, |store| {
-            plugin.pre.tune(store, machine, repos, history)
+        self.invoke(plugin, invocation, async |store| {
+            plugin.pre.tune(store, machine, repos, history).await
         })
     }
 
@@ -296,7 +305,7 @@ impl Runtime {
         &self,
         plugin: &LoadedPlugin,
         invocation: Invocation,
-        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<Result<T, PluginErr>>,
+        call: impl AsyncFnOnce(&mut Store<State>) -> wasmtime::Result<Result<T, PluginErr>>,
     ) -> (Result<T, Failure>, Metrics) {
         let limits = invocation.limits;
         let host = HostContext::new(
@@ -310,9 +319,19 @@ impl Runtime {
         let mut store = Store::new(&self.engine, State::new(host, &limits, scan_time));
         store.limiter(|state| &mut state.limiter);
         let started = Instant::now();
+        let timeout = Duration::from_millis(limits.timeout_ms);
         let setup = store.set_fuel(limits.fuel);
-        store.set_epoch_deadline(engine::ticks_for(Duration::from_millis(limits.timeout_ms)));
-        let outcome = setup.and_then(|()| call(&mut store));
+        // The epoch deadline stops guest code that computes; the timer stops a guest that waits
+        // in the host (a WASI sleep or poll), where no epoch check runs.
+        store.set_epoch_deadline(engine::ticks_for(timeout));
+        let outcome = match setup {
+            Err(e) => Some(Err(e)),
+            Ok(()) => self.executor.block_on(async {
+                tokio::time::timeout(timeout + engine::EPOCH_TICK, call(&mut store))
+                    .await
+                    .ok()
+            }),
+        };
         let duration = started.elapsed();
 
         let fuel_left = store.get_fuel().unwrap_or(0);
@@ -334,9 +353,12 @@ impl Runtime {
             );
         }
         let result = match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err((code, message))) => Err(Failure::PluginError { code, message }),
-            Err(error) => Err(classify(&error, state, &limits)),
+            Some(Ok(Ok(value))) => Ok(value),
+            Some(Ok(Err((code, message)))) => Err(Failure::PluginError { code, message }),
+            Some(Err(error)) => Err(classify(&error, state, &limits)),
+            None => Err(Failure::Deadline {
+                timeout_ms: limits.timeout_ms,
+            }),
         };
         (result, metrics)
     }

@@ -38,19 +38,19 @@ impl VersionedPre {
     }
 
     /// Instantiates and calls an analyzer's `analyze` or a policy's `evaluate`.
-    pub fn analyze(
+    pub async fn analyze(
         &self,
         store: &mut Store<State>,
         scan: &RepoScan,
         scan_time: i64,
     ) -> wasmtime::Result<Result<Vec<Finding>, PluginErr>> {
         match self {
-            VersionedPre::V0_1_0(pre) => pre.analyze(store, scan, scan_time),
+            VersionedPre::V0_1_0(pre) => pre.analyze(store, scan, scan_time).await,
         }
     }
 
     /// Instantiates and calls a tuner's `tune`.
-    pub fn tune(
+    pub async fn tune(
         &self,
         store: &mut Store<State>,
         machine: Machine,
@@ -58,7 +58,7 @@ impl VersionedPre {
         history: &[RunRecord],
     ) -> wasmtime::Result<Result<Plan, PluginErr>> {
         match self {
-            VersionedPre::V0_1_0(pre) => pre.tune(store, machine, repos, history),
+            VersionedPre::V0_1_0(pre) => pre.tune(store, machine, repos, history).await,
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod analyzer {
     wasmtime::component::bindgen!({
         path: "../wit/v0.1.0",
         world: "analyzer",
+        // Async exports: a call can be cancelled while the guest waits in WASI (e.g. sleeps).
+        exports: { default: async },
     });
 }
 
@@ -24,6 +26,7 @@ pub mod policy {
     wasmtime::component::bindgen!({
         path: "../wit/v0.1.0",
         world: "policy",
+        exports: { default: async },
         with: {
             "trellis:plugin/types": crate::runtime::bindings::v0_1_0::analyzer::trellis::plugin::types,
             "trellis:plugin/host": crate::runtime::bindings::v0_1_0::analyzer::trellis::plugin::host,
@@ -36,6 +39,7 @@ pub mod tuner {
     wasmtime::component::bindgen!({
         path: "../wit/v0.1.0",
         world: "tuner",
+        exports: { default: async },
         with: {
             "trellis:plugin/types": crate::runtime::bindings::v0_1_0::analyzer::trellis::plugin::types,
             "trellis:plugin/host": crate::runtime::bindings::v0_1_0::analyzer::trellis::plugin::host,
@@ -69,7 +73,7 @@ impl Pre {
     }
 
     /// Runs `analyze` (analyzer) or `evaluate` (policy) on one repository's facts.
-    pub fn analyze(
+    pub async fn analyze(
         &self,
         store: &mut Store<State>,
         scan: &RepoScan,
@@ -77,8 +81,14 @@ impl Pre {
     ) -> wasmtime::Result<Result<Vec<Finding>, PluginErr>> {
         let input = scan_input(scan, scan_time);
         let result = match self {
-            Pre::Analyzer(pre) => pre.instantiate(&mut *store)?.call_analyze(store, &input)?,
-            Pre::Policy(pre) => pre.instantiate(&mut *store)?.call_evaluate(store, &input)?,
+            Pre::Analyzer(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_analyze(&mut *store, &input).await?
+            }
+            Pre::Policy(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_evaluate(&mut *store, &input).await?
+            }
             Pre::Tuner(_) => wasmtime::bail!("a tuner cannot analyze a repository"),
         };
         Ok(result
@@ -87,7 +97,7 @@ impl Pre {
     }
 
     /// Runs a tuner's `tune`.
-    pub fn tune(
+    pub async fn tune(
         &self,
         store: &mut Store<State>,
         machine: Machine,
@@ -116,9 +126,8 @@ impl Pre {
                 peak_rss_bytes: r.peak_rss_bytes,
             })
             .collect();
-        let result = pre
-            .instantiate(&mut *store)?
-            .call_tune(store, &probe, &history)?;
+        let instance = pre.instantiate_async(&mut *store).await?;
+        let result = instance.call_tune(&mut *store, &probe, &history).await?;
         Ok(result
             .map(|p| Plan {
                 workers: p.workers,

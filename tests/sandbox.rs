@@ -1,0 +1,308 @@
+//! The hostile suite: plugins that loop, hoard memory, recurse, flood, panic, trap, reach for
+//! files, environment, sockets and paths outside the repository, or overuse host queries. For
+//! each, the host survives, reports the precise reason, and the other plugins of the same scan
+//! produce their normal results.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::{Repo, plugin, trellis};
+
+/// A plugin directory running the hostile fixture as `id` in `mode`.
+fn hostile(parent: &Path, id: &str, mode: &str, path: &str) -> PathBuf {
+    let built = plugin("tests/fixtures/plugins/hostile");
+    let dir = parent.join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(built.join("hostile.wasm"), dir.join("hostile.wasm")).unwrap();
+    let manifest = std::fs::read_to_string(built.join("plugin.toml"))
+        .unwrap()
+        .replace("id = \"hostile\"", &format!("id = \"{id}\""))
+        .replace(
+            "mode = \"ok\"",
+            &format!("mode = \"{mode}\"\npath = \"{path}\""),
+        );
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+    dir
+}
+
+/// Runs a JSON scan; returns the report and the plugin results of the first repository by id.
+fn scan(args: &[String]) -> (Value, HashMap<String, Value>) {
+    let out = trellis()
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "scan failed: {stderr}");
+    // A host panic starts a line with "thread '"; a plugin's panic is quoted inside a warning.
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("thread '")),
+        "the host panicked: {stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["repositories"][0]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+    (report, results)
+}
+
+fn failure(results: &HashMap<String, Value>, id: &str) -> Value {
+    let r = &results[id];
+    assert_eq!(r["status"], "failed", "{id} should have failed: {r}");
+    r["failure"].clone()
+}
+
+fn message(results: &HashMap<String, Value>, id: &str) -> String {
+    let r = &results[id];
+    assert_eq!(r["status"], "ok", "{id} failed: {r}");
+    r["output"][0]["message"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn every_hostile_plugin_is_contained_and_the_others_still_run() {
+    let work = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new();
+    repo.commit("one");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("link")).unwrap();
+    repo.git(&["add", "link"]);
+    repo.git(&["commit", "-q", "-m", "a link out of the repository"]);
+    repo.git(&["branch", "topic"]);
+
+    let cases = [
+        ("h-deadline", "loop", ""),
+        ("h-fuel", "loop", ""),
+        ("h-memory", "memory", ""),
+        ("h-recursion", "recursion", ""),
+        ("h-huge", "huge-result", ""),
+        ("h-panic", "panic", ""),
+        ("h-trap", "trap", ""),
+        ("h-file", "file", ""),
+        ("h-env", "env", ""),
+        ("h-socket", "socket", ""),
+        ("h-dotdot", "blob", "../outside"),
+        ("h-absolute", "blob", "/etc/passwd"),
+        ("h-link", "blob", "link"),
+        ("h-budget", "query-budget", ""),
+        ("h-sleep", "sleep", ""),
+        ("h-chatty", "chatty", ""),
+        ("h-ok", "ok", ""),
+    ];
+    let config = work.path().join("trellis.toml");
+    std::fs::write(
+        &config,
+        r#"
+[plugins.h-deadline]
+limits = { timeout_ms = 300, fuel = 1_000_000_000_000_000 }
+[plugins.h-fuel]
+limits = { fuel = 5_000_000, timeout_ms = 60_000 }
+[plugins.h-memory]
+limits = { memory_mb = 64 }
+[plugins.h-huge]
+limits = { max_result_kb = 1024 }
+[plugins.h-dotdot]
+grants = ["git.blobs"]
+[plugins.h-absolute]
+grants = ["git.blobs"]
+[plugins.h-link]
+grants = ["git.blobs"]
+[plugins.h-budget]
+grants = ["git.history"]
+limits = { queries = 5 }
+[plugins.h-sleep]
+limits = { timeout_ms = 300 }
+[plugins.h-chatty]
+limits = { log_lines = 10 }
+"#,
+    )
+    .unwrap();
+    let mut args = vec![
+        repo.path().display().to_string(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
+    for (id, mode, path) in cases {
+        args.push("--plugin".into());
+        args.push(hostile(work.path(), id, mode, path).display().to_string());
+    }
+    args.push("--plugin".into());
+    args.push(plugin("plugins/stale-branches").display().to_string());
+    let (report, r) = scan(&args);
+
+    assert_eq!(
+        failure(&r, "h-deadline"),
+        serde_json::json!({"reason": "deadline", "timeout_ms": 300})
+    );
+    assert_eq!(
+        failure(&r, "h-fuel"),
+        serde_json::json!({"reason": "out-of-fuel", "limit": 5_000_000})
+    );
+    let memory = failure(&r, "h-memory");
+    assert_eq!(memory["reason"], "memory");
+    assert_eq!(memory["limit_bytes"], 64 << 20);
+    assert!(
+        memory["requested_bytes"].as_u64().unwrap() > 64 << 20,
+        "{memory}"
+    );
+    assert_eq!(failure(&r, "h-recursion")["reason"], "stack-overflow");
+    let huge = failure(&r, "h-huge");
+    assert_eq!(huge["reason"], "result-too-large");
+    assert_eq!(huge["limit_bytes"], 1024 * 1024);
+    let panic = failure(&r, "h-panic");
+    assert_eq!(panic["reason"], "trap");
+    assert!(
+        panic["message"]
+            .as_str()
+            .unwrap()
+            .contains("hostile plugin panicked on purpose"),
+        "{panic}"
+    );
+    let trap = failure(&r, "h-trap");
+    assert_eq!(trap["reason"], "trap");
+    assert!(
+        trap["message"].as_str().unwrap().contains("unreachable"),
+        "{trap}"
+    );
+
+    let file = message(&r, "h-file");
+    assert!(
+        file.starts_with("error:") && !file.contains("root:"),
+        "{file}"
+    );
+    assert_eq!(message(&r, "h-env"), "0 variables");
+    assert!(message(&r, "h-socket").starts_with("error:"));
+    assert!(message(&r, "h-dotdot").contains("Invalid"));
+    assert!(message(&r, "h-absolute").contains("Invalid"));
+    // A symlink is its target text, never followed out of the repository.
+    assert_eq!(message(&r, "h-link"), "ok: /etc/passwd");
+    let budget = message(&r, "h-budget");
+    assert!(
+        budget.starts_with("5 answered, then") && budget.contains("BudgetExceeded"),
+        "{budget}"
+    );
+    assert_eq!(r["h-budget"]["metrics"]["queries"], 5);
+    assert!(r["h-budget"]["metrics"]["query_bytes"].as_u64().unwrap() > 0);
+    let sleep = failure(&r, "h-sleep");
+    assert_eq!(sleep["reason"], "deadline");
+    assert!(
+        r["h-sleep"]["metrics"]["duration_ms"].as_f64().unwrap() < 20_000.0,
+        "the sleep was not cut off"
+    );
+    assert_eq!(message(&r, "h-chatty"), "done");
+    assert_eq!(r["h-chatty"]["metrics"]["logs_dropped"], 10_000 - 10);
+
+    // The well-behaved plugins of the same scan are unaffected.
+    assert_eq!(message(&r, "h-ok"), "1 branches");
+    assert_eq!(r["stale-branches"]["status"], "ok");
+    assert!(
+        r["h-memory"]["metrics"]["peak_memory_bytes"]
+            .as_u64()
+            .unwrap()
+            <= 64 << 20
+    );
+    assert_eq!(
+        report["repositories"][0]["branches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_same_plugin_twice_and_over_eight_repositories_in_parallel() {
+    let work = tempfile::tempdir().unwrap();
+    let ok = hostile(work.path(), "h-ok", "ok", "");
+    let panics = hostile(work.path(), "h-panic", "panic", "");
+    let repos: Vec<Repo> = (0..8)
+        .map(|i| {
+            let mut r = Repo::new();
+            r.commit("one");
+            for b in 0..i {
+                r.git(&["branch", &format!("b{b}")]);
+            }
+            r
+        })
+        .collect();
+    let mut args: Vec<String> = repos
+        .iter()
+        .map(|r| r.path().display().to_string())
+        .collect();
+    for dir in [&ok, &ok, &panics] {
+        args.push("--plugin".into());
+        args.push(dir.display().to_string());
+    }
+    args.extend(["--jobs".to_string(), "8".to_string()]);
+    let (report, _) = scan(&args);
+    let repositories = report["repositories"].as_array().unwrap();
+    assert_eq!(repositories.len(), 8);
+    for (i, repo) in repositories.iter().enumerate() {
+        let plugins = repo["plugins"].as_array().unwrap();
+        let statuses: Vec<(&str, &str)> = plugins
+            .iter()
+            .map(|p| (p["id"].as_str().unwrap(), p["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![("h-ok", "ok"), ("h-ok", "ok"), ("h-panic", "failed")]
+        );
+        assert_eq!(plugins[0]["output"][0]["message"], format!("{i} branches"));
+    }
+}
+
+#[test]
+fn a_plugin_failing_again_and_again_is_disabled() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let failing = hostile(work.path(), "h-fail", "fail", "");
+    let install = trellis()
+        .env("TRELLIS_HOME", &home)
+        .args(["plugin", "install"])
+        .arg(&failing)
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let mut repo = Repo::new();
+    repo.commit("one");
+    let scan_once = || {
+        let out = trellis()
+            .env("TRELLIS_HOME", &home)
+            .args(["scan", "--format", "json"])
+            .arg(repo.path())
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            report["repositories"][0]["plugins"]
+                .as_array()
+                .unwrap()
+                .len(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(scan_once().0, 1);
+    assert_eq!(scan_once().0, 1);
+    let (ran, stderr) = scan_once();
+    assert_eq!(ran, 1);
+    assert!(
+        stderr.contains("plugin h-fail disabled after 3 consecutive failures"),
+        "{stderr}"
+    );
+    assert_eq!(scan_once().0, 0, "a disabled plugin is skipped");
+    let list = trellis()
+        .env("TRELLIS_HOME", &home)
+        .args(["plugin", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("no (disabled after 3 consecutive failures; last: plugin error failing: fails on purpose)"), "{list}");
+}
