@@ -171,7 +171,11 @@ impl Gen {
     fn main_commit(&mut self) {
         let mut ops = Vec::new();
         for _ in 0..1 + self.rng.below(2) {
-            let path = self.any_main_path();
+            let mut path = self.any_main_path();
+            // Squash-merged work stays as merged, so those branches remain recognisable.
+            while path.starts_with("squashed/") {
+                path = self.any_main_path();
+            }
             let mut content = self.main.get(&path).cloned().unwrap_or_default();
             self.edit(&mut content);
             self.main.insert(path.clone(), content.clone());
@@ -218,13 +222,13 @@ enum Kind {
 }
 
 const KINDS: [(Kind, u64); 8] = [
-    (Kind::Plain, 40),
+    (Kind::Plain, 36),
     (Kind::Merged, 15),
     (Kind::Squashed, 10),
     (Kind::Conflicting, 10),
     (Kind::Renaming, 8),
     (Kind::AddAdd, 5),
-    (Kind::CrissCross, 4),
+    (Kind::CrissCross, 8),
     (Kind::FromTopic, 8),
 ];
 

@@ -57,7 +57,7 @@ pub fn align_repository(
     tracing::debug!(
         repo = %opened.path.display(),
         commits = graph.len(),
-        commit_graph = graph.from_commit_graph(),
+        commit_graph = graph.used_commit_graph(),
         "commit graph loaded"
     );
     let read_err = |what: String, reason: String| GitError::Read {
@@ -94,6 +94,7 @@ pub fn align_repository(
         None
     };
     let base_tip = opened.base.tip;
+    let base_name = opened.base.name.as_str();
     let mut walked: Vec<Result<Walked, BranchError>> = walked;
     // Branches with the same merge base next to each other: rayon hands each thread a
     // contiguous run, so the base-side diff is computed once per run.
@@ -104,7 +105,7 @@ pub fn align_repository(
     let results: Vec<Result<BranchFacts, BranchError>> = walked
         .into_par_iter()
         .map_init(
-            || TreeWorker::new(&sync_repo, options),
+            || TreeWorker::new(&sync_repo, options, base_name),
             |worker, walked| {
                 let walked = walked?;
                 let facts = match base_tree {
@@ -278,13 +279,15 @@ struct TreeWorker {
     merger: Option<Result<Merger, String>>,
     /// The base-side changes of the last ancestor tree seen.
     base_side: Option<(ObjectId, Vec<Change>)>,
+    /// The base's short name, as git's merge labels it.
+    base_name: String,
 }
 
 /// Object cache per worker for tree and blob reads during diffs and merges.
 const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 impl TreeWorker {
-    fn new(repo: &gix::ThreadSafeRepository, options: AlignOptions) -> Self {
+    fn new(repo: &gix::ThreadSafeRepository, options: AlignOptions, base_name: &str) -> Self {
         let mut repo = repo.to_thread_local().with_object_memory();
         repo.object_cache_size(OBJECT_CACHE_BYTES);
         TreeWorker {
@@ -293,6 +296,7 @@ impl TreeWorker {
             differ: TreeDiffer::default(),
             merger: None,
             base_side: None,
+            base_name: base_name.to_string(),
         }
     }
 
@@ -351,10 +355,10 @@ impl TreeWorker {
         if options.diffstat {
             out.diffstat = Some(diffstat(repo, &branch)?);
         }
-        if options.squash {
-            out.squash_merged = Some(is_squash_merged(repo, &branch, base_tree)?);
-        }
-        if options.conflicts {
+        // Squash-merged needs a clean merge too (a base-side rename of a path the branch
+        // deleted is a conflict, not a no-op), so a path-level match is confirmed by a merge.
+        let squash_candidate = options.squash && is_squash_merged(repo, &branch, base_tree)?;
+        if options.conflicts || squash_candidate {
             let (ancestor, branch) = if walked.merge_bases.len() == 1 {
                 (mb_tree, branch)
             } else {
@@ -372,10 +376,18 @@ impl TreeWorker {
                 .as_mut()
                 .map_err(|e| e.clone())?;
             let base = self.base_side.as_ref().map_or(&[][..], |(_, c)| c);
-            let prediction = merger.predict(&self.repo, base, &branch);
+            let prediction =
+                merger.predict(&self.repo, base, &branch, (&self.base_name, &walked.name));
             // Merged blobs and trees only live until the verdict is known.
             self.repo.objects.reset_object_memory();
-            out.conflicts = Some(prediction?);
+            let prediction = prediction?;
+            if options.squash {
+                out.squash_merged =
+                    Some(squash_candidate && prediction == ConflictPrediction::Clean);
+            }
+            out.conflicts = options.conflicts.then_some(prediction);
+        } else if options.squash {
+            out.squash_merged = Some(false);
         }
         Ok(out)
     }

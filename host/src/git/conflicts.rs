@@ -49,6 +49,7 @@ impl Merger {
         repo: &gix::Repository,
         base: &[Change],
         branch: &[Change],
+        labels: (&str, &str),
     ) -> Result<ConflictPrediction, String> {
         let Some(paths) = relevant_paths(base, branch) else {
             return Ok(ConflictPrediction::Clean);
@@ -59,13 +60,14 @@ impl Merger {
             &trees.ancestor,
             &trees.base,
             &trees.branch,
-            Default::default(),
-            &repo.objects,
-            |buf| {
-                repo.write_blob(buf)
-                    .map(|id| id.detach())
-                    .map_err(Into::into)
+            // git names files moved out of the way after the side: `path~main`.
+            merge::blob::builtin_driver::text::Labels {
+                ancestor: None,
+                current: Some(labels.0.into()),
+                other: Some(labels.1.into()),
             },
+            &repo.objects,
+            |buf| repo.write_blob(buf).map(|id| id.detach()),
             &mut self.diff_state,
             &mut self.diff_cache,
             &mut self.blob_merge,

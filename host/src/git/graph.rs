@@ -31,7 +31,7 @@ pub struct CommitGraph {
     parent_start: Vec<u32>,
     parents: Vec<u32>,
     /// Commits that could not be read, and why; they have no parents in the graph.
-    missing: gix::hashtable::HashMap<u32, String>,
+    missing: std::collections::HashMap<u32, String>,
     /// Commits `0..base_len` are the history of the base tip.
     base_len: u32,
     /// Whether commit `i` is on the base's first-parent chain.
@@ -141,7 +141,7 @@ impl CommitGraph {
     }
 
     /// Whether the parents were read from a commit-graph file.
-    pub fn from_commit_graph(&self) -> bool {
+    pub fn used_commit_graph(&self) -> bool {
         self.from_commit_graph
     }
 

@@ -1,0 +1,651 @@
+//! The git engine against the git CLI on generated repositories (with and without a
+//! commit-graph) and on hand-made conflict shapes: ahead/behind, merge bases, merged,
+//! diffstat, squash-merged and conflict prediction must all equal git's. Also robustness:
+//! broken refs, missing and corrupt objects, shallow clones, odd ref names, the facts cache.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde_json::Value;
+use support::{Repo, branches, git_command, scan_json, trellis};
+
+/// Runs git in `dir` and returns stdout; panics on failure.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir).args(args).output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// What `git merge-tree --write-tree --name-only BASE NAME` says: the result tree and the
+/// conflicted paths (`None` when clean).
+fn merge_tree(dir: &Path, base: &str, name: &str) -> (String, Option<Vec<String>>) {
+    let out = git_command(dir)
+        .args([
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            base,
+            name,
+        ])
+        .output()
+        .expect("run git merge-tree");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let tree = lines.next().unwrap_or_default().to_string();
+    match out.status.code() {
+        Some(0) => (tree, None),
+        Some(1) => {
+            let paths: BTreeSet<String> =
+                lines.filter(|l| !l.is_empty()).map(String::from).collect();
+            (tree, Some(paths.into_iter().collect()))
+        }
+        code => panic!(
+            "git merge-tree {base} {name} exited {code:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// `git diff --no-renames --shortstat BASE...NAME` as numbers.
+fn shortstat(dir: &Path, base: &str, name: &str) -> (u64, u64, u64) {
+    let stat = git(
+        dir,
+        &[
+            "diff",
+            "--no-renames",
+            "--shortstat",
+            &format!("{base}...{name}"),
+        ],
+    );
+    let number = |word: &str| {
+        stat.split(',')
+            .find(|part| part.contains(word))
+            .and_then(|part| part.split_whitespace().next())
+            .map_or(0, |n| n.parse().expect("a number"))
+    };
+    (number("changed"), number("insertion"), number("deletion"))
+}
+
+/// Checks every fact of every branch in `report` against the git CLI.
+fn assert_all_facts_match_git(dir: &Path, base: &str, report: &Value) {
+    let repo = &report["repositories"][0];
+    assert_eq!(
+        repo["branch_errors"],
+        Value::Array(vec![]),
+        "no branch errors"
+    );
+    let facts = branches(report);
+    let listed = git(
+        dir,
+        &[
+            "for-each-ref",
+            &format!("--format=%(refname:short) %(ahead-behind:{base})"),
+            "refs/heads",
+        ],
+    );
+    let merged: BTreeSet<String> = git(
+        dir,
+        &["branch", "--format=%(refname:short)", "--merged", base],
+    )
+    .lines()
+    .map(String::from)
+    .collect();
+    let base_tree = git(dir, &["rev-parse", &format!("{base}^{{tree}}")]);
+    let mut checked = 0;
+    for line in listed.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let name = parts[0];
+        if name == base {
+            continue;
+        }
+        let b = facts
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not reported"));
+        assert_eq!(b["ahead"].to_string(), parts[1], "ahead of {name}");
+        assert_eq!(b["behind"].to_string(), parts[2], "behind of {name}");
+        let bases = git_command(dir)
+            .args(["merge-base", "--all", base, name])
+            .output()
+            .expect("git");
+        let expected: BTreeSet<String> = String::from_utf8_lossy(&bases.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        let actual: BTreeSet<String> = b["merge_bases"]
+            .as_array()
+            .expect("merge bases")
+            .iter()
+            .map(|v| v.as_str().expect("id").to_string())
+            .collect();
+        assert_eq!(actual, expected, "merge bases of {name}");
+        assert_eq!(b["merged"], merged.contains(name), "merged of {name}");
+        if expected.is_empty() {
+            continue;
+        }
+        let (files, insertions, deletions) = shortstat(dir, base, name);
+        assert_eq!(
+            (
+                &b["diffstat"]["files_changed"],
+                &b["diffstat"]["insertions"],
+                &b["diffstat"]["deletions"]
+            ),
+            (
+                &Value::from(files),
+                &Value::from(insertions),
+                &Value::from(deletions)
+            ),
+            "diffstat of {name}"
+        );
+        let (tree, conflicts) = merge_tree(dir, base, name);
+        match &conflicts {
+            None => assert_eq!(
+                b["conflicts"]["verdict"], "clean",
+                "conflicts of {name}: {}",
+                b["conflicts"]
+            ),
+            Some(paths) => {
+                assert_eq!(
+                    b["conflicts"]["verdict"], "conflicts",
+                    "conflicts of {name}"
+                );
+                assert_eq!(
+                    b["conflicts"]["paths"],
+                    Value::from(paths.clone()),
+                    "conflicting paths of {name}"
+                );
+            }
+        }
+        let squashed = conflicts.is_none() && tree == base_tree && files > 0 && b["ahead"] != 0;
+        assert_eq!(b["squash_merged"], squashed, "squash-merged of {name}");
+        checked += 1;
+    }
+    assert!(checked > 0, "no branch was checked");
+}
+
+fn scan_all(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        dir.to_str().expect("utf-8 path"),
+        "--conflicts",
+        "--no-cache",
+    ];
+    args.extend_from_slice(extra);
+    scan_json(&args)
+}
+
+#[test]
+fn generated_repository_matches_git_with_and_without_commit_graph() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    let spec = xtask::fixture::FixtureSpec {
+        commits: 700,
+        branches: 40,
+        files: 40,
+        seed: 5,
+        commit_graph: false,
+    };
+    xtask::fixture::generate(&spec, &repo).expect("generate");
+    let without = scan_all(&repo, &[]);
+    assert_all_facts_match_git(&repo, "main", &without);
+    let kinds: BTreeSet<&str> = without["repositories"][0]["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .filter_map(|b| b["name"].as_str()?.split('/').next())
+        .collect();
+    assert!(
+        kinds.len() >= 6,
+        "the generator makes many kinds of branches: {kinds:?}"
+    );
+    let some = |f: &dyn Fn(&Value) -> bool| {
+        without["repositories"][0]["branches"]
+            .as_array()
+            .expect("branches")
+            .iter()
+            .any(f)
+    };
+    assert!(
+        some(&|b| b["conflicts"]["verdict"] == "conflicts"),
+        "some branch conflicts"
+    );
+    assert!(
+        some(&|b| b["squash_merged"] == true),
+        "some branch is squash-merged"
+    );
+    assert!(some(&|b| b["merged"] == true), "some branch is merged");
+    assert!(
+        some(&|b| b["merge_bases"].as_array().is_some_and(|m| m.len() > 1)),
+        "some criss-cross"
+    );
+
+    git(&repo, &["commit-graph", "write", "--reachable"]);
+    let with = scan_all(&repo, &[]);
+    assert_eq!(
+        with["repositories"][0]["branches"], without["repositories"][0]["branches"],
+        "same facts with a commit-graph"
+    );
+
+    // Against another base, too.
+    let other = "feature/b00039";
+    if git_command(&repo)
+        .args(["rev-parse", "--verify", other])
+        .output()
+        .expect("git")
+        .status
+        .success()
+    {
+        assert_all_facts_match_git(&repo, other, &scan_all(&repo, &["--base", other]));
+    }
+}
+
+#[test]
+fn the_generator_is_deterministic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = xtask::fixture::FixtureSpec {
+        commits: 200,
+        branches: 10,
+        files: 10,
+        seed: 9,
+        commit_graph: false,
+    };
+    let refs: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let repo = dir.path().join(name);
+            xtask::fixture::generate(&spec, &repo).expect("generate");
+            git(
+                &repo,
+                &["for-each-ref", "--format=%(refname) %(objectname)"],
+            )
+        })
+        .collect();
+    assert_eq!(refs[0], refs[1]);
+    let commits: u64 = git(&dir.path().join("a"), &["rev-list", "--all", "--count"])
+        .parse()
+        .expect("count");
+    assert!(commits >= 200, "at least the commits asked for: {commits}");
+}
+
+/// Hand-made conflict shapes: each branch against `main`.
+fn conflict_repo() -> Repo {
+    let mut r = Repo::new();
+    let lines: String = (0..20).map(|i| format!("line {i}\n")).collect();
+    r.commit_file("keep.txt", &lines, "keep");
+    r.commit_file("moved.txt", &lines, "moved");
+    r.commit_file("edited.txt", &lines, "edited");
+    r.commit_file("dir/inner.txt", "inner\n", "dir");
+    let root = r.git(&["rev-parse", "HEAD"]);
+
+    // Base side: rename moved.txt, edit edited.txt's first line, add same.txt and thing.
+    r.git(&["mv", "moved.txt", "renamed.txt"]);
+    r.git(&["commit", "-qm", "rename on main"]);
+    r.commit_file(
+        "edited.txt",
+        &lines.replacen("line 0", "main 0", 1),
+        "main edits",
+    );
+    r.commit_file("same.txt", "main's\n", "main adds same.txt");
+    r.commit_file("thing", "a file\n", "main adds thing");
+
+    let branch = |r: &mut Repo, name: &str, work: &dyn Fn(&mut Repo)| {
+        r.git(&["checkout", "-q", "-b", name, &root]);
+        work(r);
+        r.git(&["checkout", "-q", "main"]);
+    };
+    branch(&mut r, "rename-delete", &|r| {
+        r.git(&["rm", "-q", "moved.txt"]);
+        r.git(&["commit", "-qm", "delete"]);
+    });
+    branch(&mut r, "rename-modify", &|r| {
+        let text: String = (0..20).map(|i| format!("line {i}\n")).collect();
+        r.commit_file(
+            "moved.txt",
+            &text.replacen("line 19", "branch 19", 1),
+            "edit the renamed file",
+        );
+    });
+    branch(&mut r, "add-add", &|r| {
+        r.commit_file("same.txt", "branch's\n", "add same.txt");
+    });
+    branch(&mut r, "modify-modify", &|r| {
+        let text: String = (0..20).map(|i| format!("line {i}\n")).collect();
+        r.commit_file(
+            "edited.txt",
+            &text.replacen("line 0", "branch 0", 1),
+            "edit line 0",
+        );
+    });
+    branch(&mut r, "clean-edit", &|r| {
+        let text: String = (0..20).map(|i| format!("line {i}\n")).collect();
+        r.commit_file(
+            "edited.txt",
+            &text.replacen("line 15", "branch 15", 1),
+            "edit far away",
+        );
+    });
+    branch(&mut r, "file-dir", &|r| {
+        r.commit_file(
+            "thing/inside.txt",
+            "a directory\n",
+            "thing is a directory here",
+        );
+    });
+    branch(&mut r, "squashed", &|r| {
+        r.commit_file("same.txt", "main's\n", "the same change as main");
+    });
+    branch(&mut r, "binary", &|r| {
+        r.commit_file("blob.bin", "\0\u{1}\u{2}binary", "binary file");
+        r.git(&["rm", "-q", "dir/inner.txt"]);
+        r.git(&["commit", "-qm", "delete a file"]);
+    });
+    // Criss-cross with a conflict on top.
+    r.git(&["checkout", "-q", "-b", "cross", "main"]);
+    let x1 = r.commit_file("cross.txt", "x1\n", "x1");
+    r.git(&["checkout", "-q", "main"]);
+    let m1 = r.commit_file("other.txt", "m1\n", "m1");
+    r.merge(&x1, "main takes x1");
+    r.git(&["checkout", "-q", "cross"]);
+    r.merge(&m1, "cross takes m1");
+    r.commit_file("cross.txt", "x3\n", "x3");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit_file("cross.txt", "m3\n", "m3");
+    r
+}
+
+#[test]
+fn conflict_shapes_match_git_merge_tree() {
+    let r = conflict_repo();
+    let report = scan_all(r.path(), &[]);
+    assert_all_facts_match_git(r.path(), "main", &report);
+    let b = branches(&report);
+    assert_eq!(b["rename-delete"]["conflicts"]["verdict"], "conflicts");
+    assert_eq!(
+        b["add-add"]["conflicts"]["paths"],
+        serde_json::json!(["same.txt"])
+    );
+    assert_eq!(
+        b["rename-modify"]["conflicts"]["verdict"], "clean",
+        "the edit follows the rename"
+    );
+    assert_eq!(b["clean-edit"]["conflicts"]["verdict"], "clean");
+    assert_eq!(b["cross"]["merge_bases"].as_array().map(Vec::len), Some(2));
+    assert_eq!(b["squashed"]["squash_merged"], true);
+    assert_eq!(b["binary"]["diffstat"]["files_changed"], 2);
+}
+
+#[test]
+fn optional_facts_follow_flags_and_config() {
+    let r = conflict_repo();
+    let path = r.path().to_str().expect("utf-8 path");
+    let default = branches(&scan_json(&[path, "--no-cache"]));
+    assert!(
+        default["add-add"]["diffstat"].is_object(),
+        "diffstat is on by default"
+    );
+    assert!(
+        default["add-add"]["squash_merged"].is_boolean(),
+        "squash detection is on by default"
+    );
+    assert!(
+        default["add-add"]["conflicts"].is_null(),
+        "conflicts are opt-in"
+    );
+    let bare = branches(&scan_json(&[
+        path,
+        "--no-cache",
+        "--no-diffstat",
+        "--no-squash",
+    ]));
+    assert!(bare["add-add"]["diffstat"].is_null());
+    assert!(bare["add-add"]["squash_merged"].is_null());
+
+    let config = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        config.path(),
+        "[scan]\nconflicts = true\ndiffstat = false\n",
+    )
+    .expect("write config");
+    let configured = branches(&scan_json(&[
+        path,
+        "--no-cache",
+        "--config",
+        config.path().to_str().expect("utf-8"),
+    ]));
+    assert!(configured["add-add"]["conflicts"].is_object());
+    assert!(configured["add-add"]["diffstat"].is_null());
+}
+
+#[test]
+fn the_facts_cache_recomputes_only_moved_branches() {
+    let mut r = conflict_repo();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let path = r.path().to_str().expect("utf-8 path").to_string();
+    let scan = |extra: &[&str]| -> Value {
+        let out = trellis()
+            .env("TRELLIS_CACHE_DIR", cache.path())
+            .args(["scan", "--format", "json", "--conflicts", &path])
+            .args(extra)
+            .output()
+            .expect("run trellis");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let first = scan(&[]);
+    let files: Vec<_> = std::fs::read_dir(cache.path().join("facts"))
+        .expect("facts cache written")
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file per repository");
+    assert_eq!(
+        scan(&[])["repositories"],
+        first["repositories"],
+        "cached facts are the same facts"
+    );
+
+    // Poison one cached entry: a second run must use it, a --no-cache run must not.
+    let file = files
+        .into_iter()
+        .next()
+        .expect("file")
+        .expect("entry")
+        .path();
+    let text = std::fs::read_to_string(&file).expect("read cache");
+    let tip = branches(&first)["add-add"]["tip"]
+        .as_str()
+        .expect("tip")
+        .to_string();
+    let mut cached: Value = serde_json::from_str(&text).expect("cache is JSON");
+    let key = cached["entries"]
+        .as_object()
+        .expect("entries")
+        .keys()
+        .find(|k| k.starts_with(&tip))
+        .expect("add-add is cached")
+        .clone();
+    cached["entries"][&key]["diffstat"]["insertions"] = Value::from(4242);
+    std::fs::write(&file, cached.to_string()).expect("write cache");
+    assert_eq!(
+        branches(&scan(&[]))["add-add"]["diffstat"]["insertions"],
+        4242,
+        "the cache is read"
+    );
+    assert_eq!(
+        branches(&scan(&["--no-cache"]))["add-add"]["diffstat"]["insertions"],
+        1,
+        "--no-cache skips it"
+    );
+
+    // A moved branch is recomputed.
+    r.git(&["checkout", "-q", "add-add"]);
+    r.commit_file("more.txt", "one\ntwo\n", "more");
+    r.git(&["checkout", "-q", "main"]);
+    let moved = branches(&scan(&[]));
+    assert_eq!(moved["add-add"]["diffstat"]["insertions"], 3);
+}
+
+#[test]
+fn broken_branches_only_affect_themselves() {
+    let mut r = Repo::new();
+    r.commit("c1");
+    r.git(&["checkout", "-q", "-b", "good"]);
+    r.commit("g1");
+    r.git(&["checkout", "-q", "-b", "lost", "main"]);
+    let lost = r.commit("l1");
+    r.git(&["checkout", "-q", "-b", "corrupt", "main"]);
+    let corrupt = r.commit("k1");
+    r.git(&["checkout", "-q", "main"]);
+    // A ref to an object that does not exist, a commit whose object is gone, a corrupt commit.
+    let refs = r.path().join(".git/refs/heads");
+    std::fs::write(
+        refs.join("dangling"),
+        "1234567890123456789012345678901234567890\n",
+    )
+    .expect("write ref");
+    let loose = |id: &str| r.path().join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(loose(&lost)).expect("remove object");
+    let path = loose(&corrupt);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::write(&path, b"not zlib at all").expect("corrupt object");
+    // A branch name that is not UTF-8.
+    let head = r.git(&["rev-parse", "good"]);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::write(refs.join(name), format!("{head}\n")).expect("write ref");
+
+    let report = scan_json(&[r.path().to_str().expect("utf-8 path"), "--no-cache"]);
+    let repo = &report["repositories"][0];
+    let errors: HashMap<String, String> = repo["branch_errors"]
+        .as_array()
+        .expect("branch errors")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().expect("name").to_string(),
+                e["error"].as_str().expect("error").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors.contains_key("dangling")
+            && errors.contains_key("lost")
+            && errors.contains_key("corrupt")
+    );
+    assert!(
+        errors["lost"].contains(&lost),
+        "names the missing commit: {}",
+        errors["lost"]
+    );
+    let b = branches(&report);
+    assert_eq!(b["good"]["ahead"], 1);
+    assert_eq!(
+        b["caf\u{fffd}"]["ahead"], 1,
+        "non-UTF-8 names are shown lossily"
+    );
+}
+
+#[test]
+fn shallow_clones_stop_at_the_boundary_like_git() {
+    let mut r = Repo::new();
+    for i in 0..6 {
+        r.commit(&format!("c{i}"));
+    }
+    r.git(&["checkout", "-q", "-b", "topic", "HEAD~3"]);
+    r.commit("t1");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit("c6");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clone = dir.path().join("shallow");
+    let url = format!("file://{}", r.path().display());
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            "--no-single-branch",
+            &url,
+            clone.to_str().expect("utf-8"),
+        ],
+    );
+    git(&clone, &["branch", "topic", "origin/topic"]);
+    let report = scan_json(&[clone.to_str().expect("utf-8"), "--no-cache"]);
+    assert_eq!(report["repositories"][0]["facts"]["stats"]["shallow"], true);
+    let counts = git(
+        &clone,
+        &["rev-list", "--left-right", "--count", "main...topic"],
+    );
+    let b = branches(&report);
+    assert_eq!(
+        format!("{}\t{}", b["topic"]["behind"], b["topic"]["ahead"]),
+        counts
+    );
+}
+
+#[test]
+fn many_repositories_from_a_file_with_stats() {
+    let mut a = Repo::new();
+    a.commit_file("big.bin", &"x".repeat(5000), "big");
+    a.commit_file(
+        "pointer",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n",
+        "lfs",
+    );
+    a.git(&["tag", "v1"]);
+    let mut b = Repo::new();
+    b.commit("only");
+    let list = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        list.path(),
+        format!(
+            "# repositories\n{}\n\n{}\n",
+            a.path().display(),
+            b.path().display()
+        ),
+    )
+    .expect("write list");
+    let report = scan_json(&[
+        "--repos-from",
+        list.path().to_str().expect("utf-8"),
+        "--stats",
+        "--quiet",
+        "--no-cache",
+    ]);
+    let repos = report["repositories"].as_array().expect("repositories");
+    assert_eq!(
+        repos.len(),
+        2,
+        "the default `.` is not scanned when a list is given"
+    );
+    let stats = &repos[0]["facts"]["stats"];
+    assert_eq!(stats["files_at_base"], 2);
+    assert_eq!(stats["lfs_pointers"], 1);
+    assert_eq!(stats["tags"], 1);
+    assert_eq!(stats["largest_blobs"][0]["path"], "big.bin");
+    assert_eq!(stats["largest_blobs"][0]["size"], 5000);
+    let objects = git(a.path(), &["count-objects", "-v"]);
+    let loose: u64 = objects
+        .lines()
+        .find_map(|l| l.strip_prefix("count: "))
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert_eq!(stats["objects"], loose, "all objects are loose here");
+
+    let missing = trellis()
+        .args(["scan", "--repos-from", "/no/such/list"])
+        .output()
+        .expect("run trellis");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--repos-from /no/such/list"));
+}
