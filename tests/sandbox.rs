@@ -306,3 +306,136 @@ fn a_plugin_failing_again_and_again_is_disabled() {
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(list.contains("no (disabled after 3 consecutive failures; last: plugin error failing: fails on purpose)"), "{list}");
 }
+
+/// What the test server saw: request paths and arrival times.
+type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>;
+
+/// A local HTTP server: `/flaky` answers 503 twice then 200, `/busy` 429 once then 200,
+/// anything else 200. Returns its origin and the log of (path, arrival) it saw.
+fn http_server() -> (String, RequestLog) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .to_string();
+            let mut log = seen.lock().unwrap();
+            let earlier = log.iter().filter(|(p, _)| *p == path).count();
+            log.push((path.clone(), std::time::Instant::now()));
+            drop(log);
+            let (status, body) = match (path.as_str(), earlier) {
+                ("/flaky", 0 | 1) => ("503 Service Unavailable", "down"),
+                ("/flaky", _) => ("200 OK", "hello after retries"),
+                ("/busy", 0) => ("429 Too Many Requests", "slow down"),
+                ("/busy", _) => ("200 OK", "not busy now"),
+                _ => ("200 OK", "ok"),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (origin, log)
+}
+
+#[test]
+fn http_goes_only_to_granted_origins_with_retries_and_a_shared_rate_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let (origin, log) = http_server();
+    let mut repo = Repo::new();
+    repo.commit("one");
+    let config = work.path().join("trellis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nrate_per_second = 5.0\nburst = 1\nbackoff_ms = 10\n\
+             [plugins.h-flaky]\ngrants = [\"http={origin}\"]\n\
+             [plugins.h-busy]\ngrants = [\"http={origin}\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut args = vec![
+        repo.path().display().to_string(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
+    for (id, path) in [
+        ("h-flaky", format!("{origin}/flaky")),
+        ("h-busy", format!("{origin}/busy")),
+        ("h-denied", format!("{origin}/secret")),
+    ] {
+        let dir = hostile(work.path(), id, "http", &path);
+        // The manifest asks for the origin; only the config above grants it.
+        let manifest = dir.join("plugin.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace(
+            "git.blobs = true",
+            &format!("git.blobs = true\nhttp = [\"{origin}\"]"),
+        );
+        std::fs::write(&manifest, text).unwrap();
+        args.push("--plugin".into());
+        args.push(dir.display().to_string());
+    }
+    let out = trellis()
+        .args(["scan", "--format", "json"])
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: HashMap<String, Value> = report["repositories"][0]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+
+    assert_eq!(message(&r, "h-flaky"), "200 hello after retries");
+    assert_eq!(message(&r, "h-busy"), "200 not busy now");
+    let denied = message(&r, "h-denied");
+    assert!(
+        denied.starts_with("error:") && denied.contains("HttpRequestDenied"),
+        "{denied}"
+    );
+    assert_eq!(
+        r["h-denied"]["metrics"]["denied"],
+        serde_json::json!([format!("http={origin}")])
+    );
+    assert!(stderr.contains("denied capability"), "{stderr}");
+
+    let log = log.lock().unwrap();
+    let paths: Vec<&str> = log.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec!["/flaky", "/flaky", "/flaky", "/busy", "/busy"],
+        "the denied request must never arrive"
+    );
+    // One bucket of 5 requests a second, burst 1: arrivals are spaced by the rate.
+    for pair in log.windows(2) {
+        let gap = pair[1].1.duration_since(pair[0].1);
+        assert!(
+            gap >= std::time::Duration::from_millis(150),
+            "requests {gap:?} apart"
+        );
+    }
+}

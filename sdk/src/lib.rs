@@ -31,6 +31,7 @@ compile_error!("trellis-sdk: enable at most one plugin kind feature (`policy` or
 
 mod finding;
 pub mod host;
+pub mod http;
 
 /// The WIT API version this SDK builds plugins against.
 pub const API_VERSION: &str = "0.1.0";

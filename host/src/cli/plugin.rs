@@ -83,6 +83,7 @@ pub fn start_runtime(config: &Config, no_cache: bool) -> Result<Runtime, u8> {
         cache_dir: (config.runtime.cache && !no_cache)
             .then(cache_dir)
             .flatten(),
+        http: config.http,
     };
     Runtime::new(&options).map_err(|e| {
         error_line(e);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::runtime::Limits;
+use crate::runtime::{HttpSettings, Limits};
 
 /// The default configuration, embedded at build time.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/trellis.toml");
@@ -29,6 +29,7 @@ pub struct Config {
     pub scan: ScanConfig,
     pub runtime: RuntimeConfig,
     pub limits: Limits,
+    pub http: HttpSettings,
     pub trust: TrustConfig,
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,

@@ -11,12 +11,14 @@ mod bindings;
 mod cache;
 mod engine;
 mod host;
+mod http;
 mod limits;
 mod state;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -24,6 +26,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 pub use api::{API_VERSION_SECTION, ApiVersion};
+pub use http::HttpSettings;
 pub use limits::Limits;
 
 use crate::git::{RepoFacts, RepoScan};
@@ -42,6 +45,8 @@ pub struct RuntimeOptions {
     pub max_wasm_stack: usize,
     /// Where precompiled components are cached; `None` compiles in memory every time.
     pub cache_dir: Option<PathBuf>,
+    /// Outbound HTTP for plugins granted an origin.
+    pub http: HttpSettings,
 }
 
 /// The runtime could not start.
@@ -176,6 +181,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<CompileCache>,
+    http: Arc<http::HttpShared>,
     /// Drives async calls, so a guest blocked in WASI can be cut off at its deadline.
     executor: tokio::runtime::Runtime,
     _ticker: EpochTicker,
@@ -189,6 +195,8 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError(e.to_string()))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError(e.to_string()))?;
         bindings::add_to_linker(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
         let cache = options
             .cache_dir
@@ -199,12 +207,14 @@ impl Runtime {
             .worker_threads(1)
             .thread_name("trellis-wasi")
             .enable_time()
+            .enable_io()
             .build()
             .map_err(|e| RuntimeError(e.to_string()))?;
         Ok(Runtime {
             engine,
             linker,
             cache,
+            http: http::HttpShared::new(options.http),
             executor,
             _ticker: ticker,
         })
@@ -308,6 +318,15 @@ impl Runtime {
         call: impl AsyncFnOnce(&mut Store<State>) -> wasmtime::Result<Result<T, PluginErr>>,
     ) -> (Result<T, Failure>, Metrics) {
         let limits = invocation.limits;
+        let origins = invocation
+            .granted
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Http(origin) => http::normalise_origin(origin),
+                _ => None,
+            })
+            .collect();
+        let hooks = http::HttpHooks::new(self.http.clone(), origins);
         let host = HostContext::new(
             plugin.label(),
             invocation.config_json,
@@ -316,7 +335,7 @@ impl Runtime {
             &limits,
         );
         let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
-        let mut store = Store::new(&self.engine, State::new(host, &limits, scan_time));
+        let mut store = Store::new(&self.engine, State::new(host, hooks, &limits, scan_time));
         store.limiter(|state| &mut state.limiter);
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
@@ -343,7 +362,15 @@ impl Runtime {
             queries: state.host.queries,
             query_bytes: state.host.query_bytes,
             logs_dropped: state.host.logs_dropped,
-            denied: state.host.denied.iter().cloned().collect(),
+            denied: state
+                .host
+                .denied
+                .iter()
+                .chain(&state.http.denied)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         };
         if state.host.logs_dropped > 0 {
             tracing::warn!(

@@ -8,7 +8,10 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
 use super::host::HostContext;
+use super::http::HttpHooks;
 use super::limits::{Limiter, Limits};
 
 /// Bytes of a plugin's stderr kept, for the reason of a panic.
@@ -21,12 +24,14 @@ pub struct State {
     pub limiter: Limiter,
     pub host: HostContext,
     pub stderr: MemoryOutputPipe,
+    http_ctx: WasiHttpCtx,
+    pub http: HttpHooks,
 }
 
 impl State {
     /// Fresh state: no files, environment, arguments, sockets or stdin; clocks frozen at
     /// `scan_time` so plugins cannot time anything; stderr captured in memory.
-    pub fn new(host: HostContext, limits: &Limits, scan_time: Duration) -> Self {
+    pub fn new(host: HostContext, http: HttpHooks, limits: &Limits, scan_time: Duration) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
@@ -42,6 +47,18 @@ impl State {
             limiter: Limiter::new(limits),
             host,
             stderr,
+            http_ctx: WasiHttpCtx::new(),
+            http,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
         }
     }
 }
