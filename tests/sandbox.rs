@@ -439,3 +439,52 @@ fn http_goes_only_to_granted_origins_with_retries_and_a_shared_rate_limit() {
         );
     }
 }
+
+#[test]
+fn fs_read_grants_one_directory_of_the_repository_read_only() {
+    let work = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new();
+    repo.commit_file("docs/guide.md", "the guide", "docs");
+    repo.commit_file("secret.txt", "top secret", "secret");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("docs").join("escape")).unwrap();
+    let config = work.path().join("trellis.toml");
+    let grants = "grants = [\"fs.read=docs/\"]";
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.f-guide]\n{grants}\n[plugins.f-secret]\n{grants}\n\
+             [plugins.f-escape]\n{grants}\n[plugins.f-ungranted]\n"
+        ),
+    )
+    .unwrap();
+    let mut args = vec![
+        repo.path().display().to_string(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
+    for (id, path) in [
+        ("f-guide", "docs/guide.md"),
+        ("f-secret", "secret.txt"),
+        ("f-escape", "docs/escape"),
+        ("f-ungranted", "docs/guide.md"),
+    ] {
+        let dir = hostile(work.path(), id, "read-file", path);
+        let manifest = dir.join("plugin.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace(
+            "git.blobs = true",
+            "git.blobs = true\nfs.read = [\"docs/\"]",
+        );
+        std::fs::write(&manifest, text).unwrap();
+        args.push("--plugin".into());
+        args.push(dir.display().to_string());
+    }
+    let (_, r) = scan(&args);
+    assert_eq!(message(&r, "f-guide"), "read: the guide");
+    for id in ["f-secret", "f-escape", "f-ungranted"] {
+        let m = message(&r, id);
+        assert!(
+            m.starts_with("error:") && !m.contains("secret") && !m.contains("root:"),
+            "{id}: {m}"
+        );
+    }
+}

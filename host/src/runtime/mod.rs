@@ -327,6 +327,7 @@ impl Runtime {
             })
             .collect();
         let hooks = http::HttpHooks::new(self.http.clone(), origins);
+        let read_dirs = granted_dirs(&invocation.granted, invocation.repo.as_ref());
         let host = HostContext::new(
             plugin.label(),
             invocation.config_json,
@@ -335,7 +336,10 @@ impl Runtime {
             &limits,
         );
         let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
-        let mut store = Store::new(&self.engine, State::new(host, hooks, &limits, scan_time));
+        let mut store = Store::new(
+            &self.engine,
+            State::new(host, hooks, &read_dirs, &limits, scan_time),
+        );
         store.limiter(|state| &mut state.limiter);
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
@@ -389,6 +393,38 @@ impl Runtime {
         };
         (result, metrics)
     }
+}
+
+/// The `fs.read` grants as `(host directory, guest path)`: directories of the repository's work
+/// tree that exist and, symlinks resolved, stay inside it.
+fn granted_dirs(
+    granted: &BTreeSet<Capability>,
+    repo: Option<&gix::ThreadSafeRepository>,
+) -> Vec<(PathBuf, String)> {
+    let Some(root) = repo
+        .and_then(|r| r.work_dir())
+        .and_then(|w| w.canonicalize().ok())
+    else {
+        return Vec::new();
+    };
+    granted
+        .iter()
+        .filter_map(|c| match c {
+            Capability::FsRead(dir) => Some(dir.trim_end_matches('/')),
+            _ => None,
+        })
+        .filter_map(|dir| {
+            let host = root.join(dir).canonicalize().ok()?;
+            if !host.starts_with(&root) || !host.is_dir() {
+                tracing::warn!(
+                    dir,
+                    "granted fs.read directory is missing or leaves the repository"
+                );
+                return None;
+            }
+            Some((host, dir.to_string()))
+        })
+        .collect()
 }
 
 /// Turns a wasmtime error into the precise reason an invocation failed.

@@ -1,11 +1,12 @@
 //! What a [`wasmtime::Store`] holds for one invocation.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+    FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -31,9 +32,23 @@ pub struct State {
 impl State {
     /// Fresh state: no files, environment, arguments, sockets or stdin; clocks frozen at
     /// `scan_time` so plugins cannot time anything; stderr captured in memory.
-    pub fn new(host: HostContext, http: HttpHooks, limits: &Limits, scan_time: Duration) -> Self {
+    pub fn new(
+        host: HostContext,
+        http: HttpHooks,
+        read_dirs: &[(PathBuf, String)],
+        limits: &Limits,
+        scan_time: Duration,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-        let wasi = WasiCtxBuilder::new()
+        let mut builder = WasiCtxBuilder::new();
+        // Granted `fs.read` directories, read-only; cap-std keeps lookups (symlinks and `..`
+        // included) inside each of them.
+        for (host_dir, guest_dir) in read_dirs {
+            if let Err(e) = builder.preopened_dir(host_dir, guest_dir, FsPerms::ReadOnly) {
+                tracing::warn!(dir = %host_dir.display(), "cannot open granted directory: {e}");
+            }
+        }
+        let wasi = builder
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
