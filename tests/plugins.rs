@@ -69,36 +69,26 @@ fn user_config_overrides_plugin_defaults() {
     let stale = plugin("plugins/stale-branches");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("trellis.toml");
-    std::fs::write(
-        &config,
+    let scan_with = |config_text: &str| {
+        std::fs::write(&config, config_text).unwrap();
+        scan_json(&[
+            repo.path().to_str().unwrap(),
+            "--plugin",
+            stale.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+    };
+    let report = scan_with(
         "[plugins.stale-branches]\nconfig = { max_age_days = 365, report_merged = false }\n",
-    )
-    .unwrap();
-    let report = scan_json(&[
-        repo.path().to_str().unwrap(),
-        "--plugin",
-        stale.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(
         findings(&report, "stale-branches"),
         Vec::<serde_json::Value>::new()
     );
 
     // A config the plugin rejects is that plugin's failure, with its reason; the scan goes on.
-    std::fs::write(
-        &config,
-        "[plugins.stale-branches]\nconfig = { max_age_days = \"soon\" }\n",
-    )
-    .unwrap();
-    let report = scan_json(&[
-        repo.path().to_str().unwrap(),
-        "--plugin",
-        stale.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+    let report = scan_with("[plugins.stale-branches]\nconfig = { max_age_days = \"soon\" }\n");
     let result = &report["repositories"][0]["plugins"][0];
     assert_eq!(result["status"], "failed");
     assert_eq!(result["failure"]["reason"], "plugin-error");

@@ -28,6 +28,15 @@ fn hostile(parent: &Path, id: &str, mode: &str, path: &str) -> PathBuf {
     dir
 }
 
+/// Adds a line to the `[capabilities]` the manifest of plugin directory `dir` asks for.
+fn ask_for(dir: &Path, line: &str) {
+    let manifest = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("git.blobs = true", &format!("git.blobs = true\n{line}"));
+    std::fs::write(&manifest, text).unwrap();
+}
+
 /// Runs a JSON scan; returns the report and the plugin results of the first repository by id.
 fn scan(args: &[String]) -> (Value, HashMap<String, Value>) {
     let out = trellis()
@@ -386,12 +395,7 @@ fn http_goes_only_to_granted_origins_with_retries_and_a_shared_rate_limit() {
     ] {
         let dir = hostile(work.path(), id, "http", &path);
         // The manifest asks for the origin; only the config above grants it.
-        let manifest = dir.join("plugin.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap().replace(
-            "git.blobs = true",
-            &format!("git.blobs = true\nhttp = [\"{origin}\"]"),
-        );
-        std::fs::write(&manifest, text).unwrap();
+        ask_for(&dir, &format!("http = [\"{origin}\"]"));
         args.push("--plugin".into());
         args.push(dir.display().to_string());
     }
@@ -469,12 +473,7 @@ fn fs_read_grants_one_directory_of_the_repository_read_only() {
         ("f-ungranted", "docs/guide.md"),
     ] {
         let dir = hostile(work.path(), id, "read-file", path);
-        let manifest = dir.join("plugin.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap().replace(
-            "git.blobs = true",
-            "git.blobs = true\nfs.read = [\"docs/\"]",
-        );
-        std::fs::write(&manifest, text).unwrap();
+        ask_for(&dir, "fs.read = [\"docs/\"]");
         args.push("--plugin".into());
         args.push(dir.display().to_string());
     }

@@ -10,7 +10,7 @@ use trellis::plugin::{Capability, MANIFEST_FILE, PluginSource};
 use trellis::report::{ScanReport, Status};
 use trellis::runtime::{LoadedPlugin, Runtime, RuntimeOptions};
 use trellis::store::trust::{self, Trust};
-use trellis::store::{InstallOptions, Store, StoreError};
+use trellis::store::{InstallOptions, PluginState, Store, StoreError};
 
 use super::{EXIT_FAILURE, EXIT_INPUT, EXIT_OK, Format, cache_dir, error_line};
 
@@ -299,11 +299,7 @@ fn list(store: &Store, format: Format) -> Result<u8, u8> {
         .iter()
         .map(|(id, p)| {
             let kind = p.versions.get(&p.active).map_or("?", |v| v.kind.as_str());
-            let enabled = match (&p.enabled, &p.disabled_reason) {
-                (true, _) => "yes".to_string(),
-                (false, Some(reason)) => format!("no ({reason})"),
-                (false, None) => "no".to_string(),
-            };
+            let enabled = enabled_text(p);
             let versions: Vec<String> = p.versions.keys().map(ToString::to_string).collect();
             [
                 id.clone(),
@@ -342,6 +338,15 @@ fn list(store: &Store, format: Format) -> Result<u8, u8> {
     Ok(EXIT_OK)
 }
 
+/// `yes`, `no`, or `no (why the host disabled it)`.
+fn enabled_text(p: &PluginState) -> String {
+    match (&p.enabled, &p.disabled_reason) {
+        (true, _) => "yes".to_string(),
+        (false, Some(reason)) => format!("no ({reason})"),
+        (false, None) => "no".to_string(),
+    }
+}
+
 fn info(store: &Store, id: &str) -> Result<u8, u8> {
     let state = store.state().map_err(fail)?;
     let Some(p) = state.plugins.get(id) else {
@@ -349,14 +354,7 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
     };
     println!("id:        {id}");
     println!("active:    {}", p.active);
-    println!(
-        "enabled:   {}",
-        match (&p.enabled, &p.disabled_reason) {
-            (true, _) => "yes".to_string(),
-            (false, Some(r)) => format!("no ({r})"),
-            (false, None) => "no".to_string(),
-        }
-    );
+    println!("enabled:   {}", enabled_text(p));
     let grants: Vec<&str> = p.grants.iter().map(String::as_str).collect();
     println!(
         "grants:    {}",
