@@ -280,6 +280,8 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
         bail!("git fast-import failed ({status})");
     }
     git(out, &["update-ref", "-d", "refs/heads/tmp-topic"])?;
+    // As after a clone or `git gc`: references packed.
+    git(out, &["pack-refs", "--all"])?;
     // The work tree shows main, as after a clone.
     git(out, &["reset", "-q", "--hard", "main"])?;
     if spec.commit_graph {

@@ -355,9 +355,12 @@ impl TreeWorker {
         if options.diffstat {
             out.diffstat = Some(diffstat(repo, &branch)?);
         }
-        // Squash-merged needs a clean merge too (a base-side rename of a path the branch
-        // deleted is a conflict, not a no-op), so a path-level match is confirmed by a merge.
+        // Squash-merged means merging changes nothing. Without conflict prediction, branches
+        // whose changed files are identical at the base tip are candidates, confirmed by a
+        // merge (a base-side rename of a path the branch deleted is a conflict, not a no-op);
+        // with it, every merge answers exactly (also base files that moved on since).
         let squash_candidate = options.squash && is_squash_merged(repo, &branch, base_tree)?;
+        let branch_is_empty = branch.is_empty();
         if options.conflicts || squash_candidate {
             let (ancestor, branch) = if walked.merge_bases.len() == 1 {
                 (mb_tree, branch)
@@ -382,10 +385,9 @@ impl TreeWorker {
             self.repo.objects.reset_object_memory();
             let prediction = prediction?;
             if options.squash {
-                out.squash_merged =
-                    Some(squash_candidate && prediction == ConflictPrediction::Clean);
+                out.squash_merged = Some(prediction.changes_nothing && !branch_is_empty);
             }
-            out.conflicts = options.conflicts.then_some(prediction);
+            out.conflicts = options.conflicts.then_some(prediction.conflicts);
         } else if options.squash {
             out.squash_merged = Some(false);
         }

@@ -43,16 +43,21 @@ impl Merger {
         })
     }
 
-    /// Predicts merging a branch into the base, given both sides' changes since `ancestor`.
+    /// Predicts merging a branch into the base, given both sides' changes since their
+    /// ancestor; also tells whether the merge would leave the base unchanged.
     pub fn predict(
         &mut self,
         repo: &gix::Repository,
         base: &[Change],
         branch: &[Change],
         labels: (&str, &str),
-    ) -> Result<ConflictPrediction, String> {
+    ) -> Result<MergePrediction, String> {
         let Some(paths) = relevant_paths(base, branch) else {
-            return Ok(ConflictPrediction::Clean);
+            // Disjoint changes: the merge applies every branch change to the base.
+            return Ok(MergePrediction {
+                conflicts: ConflictPrediction::Clean,
+                changes_nothing: branch.is_empty(),
+            });
         };
         let trees = ReducedTrees::build(repo, base, branch, &paths)?;
         let fail = |e: gix::Error| format!("merge failed: {e}");
@@ -75,13 +80,17 @@ impl Merger {
         )
         .map_err(fail)?;
         let how = merge::tree::TreatAsUnresolved::git();
-        if !outcome.has_unresolved_conflicts(how) {
-            return Ok(ConflictPrediction::Clean);
-        }
+        let unresolved = outcome.has_unresolved_conflicts(how);
         let mut tree = outcome.tree;
         let merged = tree
             .write(|t| repo.write_object(t).map(|id| id.detach()))
             .map_err(|e| format!("cannot write the merged tree: {e}"))?;
+        if !unresolved {
+            return Ok(MergePrediction {
+                conflicts: ConflictPrediction::Clean,
+                changes_nothing: merged == trees.base,
+            });
+        }
         let mut index = gix::index::State::from_tree(&merged, &repo.objects, Default::default())
             .map_err(|e| format!("cannot index the merged tree: {e}"))?;
         merge::tree::apply_index_entries(
@@ -90,15 +99,31 @@ impl Merger {
             &mut index,
             merge::tree::apply_index_entries::RemovalMode::Prune,
         );
-        let conflicted: BTreeSet<String> = index
+        let mut conflicted: BTreeSet<String> = index
             .entries()
             .iter()
             .filter(|e| e.stage_raw() != 0)
             .map(|e| e.path(&index).to_str_lossy().into_owned())
             .collect();
-        Ok(ConflictPrediction::Conflicts(
-            conflicted.into_iter().collect(),
-        ))
+        // git also lists the source and both destinations of a rename/rename (1 to 2).
+        for conflict in outcome.conflicts.iter().filter(|c| c.is_unresolved(how)) {
+            if let Err(merge::tree::ResolutionFailure::OursRenamedTheirsRenamedDifferently {
+                ..
+            }) = &conflict.resolution
+            {
+                for path in [
+                    conflict.ours.source_location(),
+                    conflict.ours.location(),
+                    conflict.theirs.location(),
+                ] {
+                    conflicted.insert(path.to_str_lossy().into_owned());
+                }
+            }
+        }
+        Ok(MergePrediction {
+            changes_nothing: false,
+            conflicts: ConflictPrediction::Conflicts(conflicted.into_iter().collect()),
+        })
     }
 }
 
@@ -145,6 +170,10 @@ fn parents(path: &BStr) -> impl Iterator<Item = &BStr> {
         .map(move |(i, _)| path[..i].as_bstr())
 }
 
+/// The name of the file keeping a directory of a reduced tree alive (a name valid in an
+/// index, which no real repository is expected to use).
+const KEEP: &str = "/.trellis-keep-9c4e2f7a";
+
 /// Ancestor, base and branch trees restricted to a set of paths, written to object memory.
 struct ReducedTrees {
     ancestor: ObjectId,
@@ -171,6 +200,31 @@ impl ReducedTrees {
         let mut ancestor_entries = Vec::new();
         let mut base_entries = Vec::new();
         let mut branch_entries = Vec::new();
+        // A directory must not vanish just because the paths around it were left out, or the
+        // merge would see whole directories deleted or renamed: an unchanged empty file in
+        // each keeps it alive on all sides.
+        let keep: BTreeSet<BString> = paths
+            .iter()
+            .flat_map(|p| parents(p.as_bstr()))
+            .map(|dir| {
+                let mut keep = BString::from(dir);
+                keep.extend_from_slice(KEEP.as_bytes());
+                keep
+            })
+            .collect();
+        // The tree editor checks that entries exist; the empty blob goes to object memory.
+        let empty_blob = repo
+            .write_blob(b"")
+            .map_err(|e| format!("cannot write a blob to memory: {e}"))?;
+        let empty = Some(FileEntry {
+            mode: gix::objs::tree::EntryKind::Blob.into(),
+            id: empty_blob.detach(),
+        });
+        for path in &keep {
+            ancestor_entries.push((path, empty));
+            base_entries.push((path, empty));
+            branch_entries.push((path, empty));
+        }
         for path in paths {
             let (b, t) = (base.get(path), branch.get(path));
             let ancestor = t.or(b).and_then(|c| c.old);
@@ -202,4 +256,12 @@ fn write_tree(
         }
     }
     editor.write().map(|id| id.detach()).map_err(fail)
+}
+
+/// What merging a branch into the base would do.
+pub struct MergePrediction {
+    pub conflicts: ConflictPrediction,
+    /// The merge is clean and its result is the base tree: the branch is squash- or
+    /// rebase-merged (or has no net changes).
+    pub changes_nothing: bool,
 }

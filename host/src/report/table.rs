@@ -8,6 +8,13 @@ const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Writes `report` as aligned text tables.
 pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    // Stdout is line-buffered: without a buffer, every row is a syscall.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    render(report, &mut buffered)?;
+    buffered.flush()
+}
+
+fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(plan) = &report.plan {
         match &plan.output {
             Some(p) => writeln!(
