@@ -1,6 +1,6 @@
 //! How a scan is processed: the plan a tuner proposes, and the records of past runs it learns from.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The machine a scan runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -10,7 +10,7 @@ pub struct Machine {
 }
 
 /// One previous run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub started: i64,
     pub repos: u32,

@@ -84,6 +84,11 @@ pub fn start_runtime(config: &Config, no_cache: bool) -> Result<Runtime, u8> {
             .then(cache_dir)
             .flatten(),
         http: config.http,
+        // Workers each run one invocation at a time; the pool leaves room for nested rayon use.
+        max_concurrent: (4 * std::thread::available_parallelism().map_or(4, |n| n.get() as u32))
+            .max(64),
+        max_memory_bytes: config.max_limits().memory_bytes(),
+        max_table_elements: config.max_limits().table_elements,
     };
     Runtime::new(&options).map_err(|e| {
         error_line(e);

@@ -143,6 +143,19 @@ impl Config {
             .map_err(|e: toml::de::Error| format!("plugins.{id}.limits: {}", e.message()))
     }
 
+    /// The largest of each limit over `[limits]` and every `[plugins.ID.limits]`, to size the
+    /// runtime's instance pool.
+    pub fn max_limits(&self) -> Limits {
+        let mut max = self.limits;
+        for id in self.plugins.keys() {
+            if let Ok(l) = self.limits_for(id) {
+                max.memory_mb = max.memory_mb.max(l.memory_mb);
+                max.table_elements = max.table_elements.max(l.table_elements);
+            }
+        }
+        max
+    }
+
     /// The base branch from config, if set.
     pub fn base(&self) -> Option<&str> {
         Some(self.scan.base.as_str()).filter(|b| !b.is_empty())

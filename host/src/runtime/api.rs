@@ -90,20 +90,54 @@ pub fn inspect(wasm: &[u8]) -> Result<Inspection, String> {
             "is not a WebAssembly component".into()
         });
     }
-    let mut recorded = None;
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| format!("is not a valid component: {e}"))?;
-        if let wasmparser::Payload::CustomSection(section) = payload
-            && section.name() == API_VERSION_SECTION
-        {
-            let text = std::str::from_utf8(section.data())
+    let recorded = match find_custom_section(wasm, API_VERSION_SECTION)? {
+        None => None,
+        Some(data) => {
+            let text = std::str::from_utf8(data)
                 .map_err(|_| format!("has a malformed `{API_VERSION_SECTION}` section"))?;
-            let version = Version::parse(text.trim_end_matches('\0').trim())
-                .map_err(|e| format!("records API version `{text}`, which is not semver: {e}"))?;
-            recorded = Some(version);
+            Some(
+                Version::parse(text.trim_end_matches('\0').trim()).map_err(|e| {
+                    format!("records API version `{text}`, which is not semver: {e}")
+                })?,
+            )
+        }
+    };
+    Ok(Inspection { recorded })
+}
+
+/// The data of the first custom section called `name`, in the component or any module nested
+/// in it. Function bodies are skipped, not parsed: this runs on every plugin load.
+fn find_custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]>, String> {
+    use wasmparser::{Chunk, Parser, Payload};
+    let invalid = |e: wasmparser::BinaryReaderError| format!("is not a valid component: {e}");
+    let mut parents = Vec::new();
+    let mut parser = Parser::new(0);
+    let mut data = wasm;
+    loop {
+        let (consumed, payload) = match parser.parse(data, true).map_err(invalid)? {
+            Chunk::Parsed { consumed, payload } => (consumed, payload),
+            Chunk::NeedMoreData(_) => return Err("is truncated".into()),
+        };
+        data = &data[consumed..];
+        match payload {
+            Payload::CustomSection(section) if section.name() == name => {
+                return Ok(Some(section.data()));
+            }
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                data = data.get(size as usize..).ok_or("is truncated")?;
+            }
+            Payload::ModuleSection { parser: nested, .. }
+            | Payload::ComponentSection { parser: nested, .. } => {
+                parents.push(std::mem::replace(&mut parser, nested));
+            }
+            Payload::End(_) => match parents.pop() {
+                Some(parent) => parser = parent,
+                None => return Ok(None),
+            },
+            _ => {}
         }
     }
-    Ok(Inspection { recorded })
 }
 
 #[cfg(test)]

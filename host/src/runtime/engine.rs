@@ -5,20 +5,47 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; deadlines are whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// Builds the one engine of the process: component model, fuel and epoch interruption on.
-pub fn build_engine(max_wasm_stack: usize) -> wasmtime::Result<Engine> {
+/// How many invocations may be alive at once, and how large their memories and tables may be.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    /// Concurrent invocations (each is one component instance).
+    pub instances: u32,
+    /// The largest linear memory any invocation may grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// The most elements any table may hold.
+    pub max_table_elements: usize,
+}
+
+/// Builds the one engine of the process: component model, fuel and epoch interruption on,
+/// instances from a pool so that instantiating a plugin costs microseconds, not mmap calls.
+pub fn build_engine(max_wasm_stack: usize, pool: Pool) -> wasmtime::Result<Engine> {
+    // A component built by wasm32-wasip2 holds a few core instances (the module and shims).
+    const CORE_PER_COMPONENT: u32 = 8;
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(pool.instances)
+        .total_core_instances(pool.instances * CORE_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_PER_COMPONENT)
+        .total_memories(pool.instances * 2)
+        .max_memories_per_component(2)
+        .total_tables(pool.instances * CORE_PER_COMPONENT)
+        .max_tables_per_component(CORE_PER_COMPONENT)
+        .total_stacks(pool.instances)
+        .max_memory_size(pool.max_memory_bytes)
+        .table_elements(pool.max_table_elements);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .consume_fuel(true)
         .epoch_interruption(true)
         .max_wasm_stack(max_wasm_stack)
-        .parallel_compilation(true);
+        .parallel_compilation(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     Engine::new(&config)
 }
 

@@ -47,6 +47,12 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Outbound HTTP for plugins granted an origin.
     pub http: HttpSettings,
+    /// Invocations alive at once (one per worker is enough; more only costs address space).
+    pub max_concurrent: u32,
+    /// The largest memory limit any plugin is configured with, in bytes.
+    pub max_memory_bytes: usize,
+    /// The largest table limit any plugin is configured with.
+    pub max_table_elements: usize,
 }
 
 /// The runtime could not start.
@@ -190,8 +196,13 @@ pub struct Runtime {
 impl Runtime {
     /// Starts the engine and its epoch ticker.
     pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
-        let engine = engine::build_engine(options.max_wasm_stack)
-            .map_err(|e| RuntimeError(e.to_string()))?;
+        let pool = engine::Pool {
+            instances: options.max_concurrent.max(1),
+            max_memory_bytes: options.max_memory_bytes,
+            max_table_elements: options.max_table_elements,
+        };
+        let engine = engine::build_engine(options.max_wasm_stack, pool)
+            .map_err(|e| RuntimeError(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError(e.to_string()))?;

@@ -20,12 +20,16 @@ pub use error::{StoreError, Tampered};
 pub use state::{InstalledVersion, PluginState, State};
 
 use crate::fs::write_atomically;
+use crate::plan::RunRecord;
 use crate::plugin::{PluginSource, sha256_hex};
 use crate::runtime::{LoadedPlugin, Runtime};
 use lock::StoreLock;
 use trust::Trust;
 
 const STATE_FILE: &str = "state.json";
+const HISTORY_FILE: &str = "runs.json";
+/// How many past runs are kept for tuners.
+const HISTORY_LEN: usize = 100;
 const LOCK_FILE: &str = "state.lock";
 const PLUGINS_DIR: &str = "plugins";
 const TMP_DIR: &str = "tmp";
@@ -261,6 +265,30 @@ impl Store {
         std::fs::rename(&staged, &target).map_err(|e| StoreError::io(&target, e))?;
         sync_dir(&id_dir);
         Ok(format!("{PLUGINS_DIR}/{}/{name}", source.manifest.id))
+    }
+
+    /// Past scans, oldest first, for tuners (empty when none were recorded or the file is bad).
+    pub fn run_history(&self) -> Vec<RunRecord> {
+        std::fs::read(self.home.join(HISTORY_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Appends a scan to the history, keeping the last [`HISTORY_LEN`].
+    pub fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.home).map_err(|e| StoreError::io(&self.home, e))?;
+        let _lock = StoreLock::exclusive(&self.home.join(LOCK_FILE))?;
+        let mut runs = self.run_history();
+        runs.push(run);
+        let excess = runs.len().saturating_sub(HISTORY_LEN);
+        runs.drain(..excess);
+        let path = self.home.join(HISTORY_FILE);
+        let bytes = serde_json::to_vec(&runs).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomically(&path, &bytes).map_err(|e| StoreError::io(&path, e))
     }
 
     /// Enables or disables a plugin.
