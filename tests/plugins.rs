@@ -185,6 +185,25 @@ fn a_tuner_plans_the_scan() {
             .unwrap()
             .starts_with("2 repositories")
     );
+    // Each scan is recorded for tuners: a second scan with its own store sees the first.
+    let home = tempfile::tempdir().unwrap();
+    let plan_reason = || {
+        let out = trellis()
+            .env("TRELLIS_HOME", home.path())
+            .args(["scan", "--format", "json", "--plugin"])
+            .arg(&tuner)
+            .arg(repo.path())
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["plan"]["output"]["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(plan_reason().ends_with(", 0 earlier runs"));
+    assert!(plan_reason().ends_with(", 1 earlier runs"));
+
     // The tuner is not run as an analyzer; the analyzer still runs on both repositories.
     for repo in report["repositories"].as_array().unwrap() {
         let ids: Vec<&str> = repo["plugins"]

@@ -31,3 +31,17 @@ pub struct Plan {
     pub conflicts: bool,
     pub reason: String,
 }
+
+/// The peak resident set size of this process so far (`VmHWM`), where the OS tells it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use trellis::config::Config;
 use trellis::git::{AlignOptions, BranchSelection};
+use trellis::plan::{RunRecord, peak_rss_bytes};
 use trellis::report::{write_json, write_table};
 use trellis::scan::{EngineSettings, ForcedOptions, ScanRequest, run as run_scan};
 
@@ -42,6 +43,9 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    let store = trellis::store::Store::default_home().map(trellis::store::Store::at);
+    let history = store.as_ref().map(|s| s.run_history()).unwrap_or_default();
+    let started = std::time::Instant::now();
     let request = ScanRequest {
         repos,
         base: args
@@ -56,9 +60,36 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         config: &config,
         grants: &grants,
         engine: engine_settings(&config, args),
+        history: &history,
     };
     let report = run_scan(&request);
     record_outcomes(&config, &report);
+    if let Some(store) = &store {
+        let workers = report
+            .plan
+            .as_ref()
+            .and_then(|p| p.output.as_ref())
+            .map(|p| p.workers as usize)
+            .filter(|w| *w > 0)
+            .unwrap_or(request.jobs);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let run = RunRecord {
+            started: scan_time,
+            repos: report.repositories.len() as u32,
+            branches: report
+                .repositories
+                .iter()
+                .map(|r| r.branches.len() as u32)
+                .sum(),
+            workers: if workers == 0 { cores } else { workers } as u32,
+            batch_size: 0,
+            wall_ms: started.elapsed().as_millis() as u64,
+            peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+        };
+        if let Err(e) = store.record_run(run) {
+            tracing::debug!("cannot record the run for tuners: {e}");
+        }
+    }
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

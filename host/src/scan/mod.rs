@@ -11,7 +11,7 @@ use crate::config::{Config, merge};
 use crate::git::{
     self, AlignContext, AlignOptions, BranchSelection, FactsCache, GitError, OpenedRepo, RepoScan,
 };
-use crate::plan::{Machine, Plan};
+use crate::plan::{Machine, Plan, RunRecord};
 use crate::plugin::{Capability, PluginKind};
 use crate::report::{InputError, PluginResult, RepoReport, SCHEMA_VERSION, ScanReport, Status};
 use crate::runtime::{Failure, Invocation, LoadedPlugin, Metrics, Runtime};
@@ -32,6 +32,8 @@ pub struct ScanRequest<'a> {
     pub grants: &'a BTreeMap<String, BTreeSet<Capability>>,
     /// How the git engine runs.
     pub engine: EngineSettings,
+    /// Earlier runs, oldest first, for a tuner.
+    pub history: &'a [RunRecord],
 }
 
 /// Settings of the git engine for one scan.
@@ -289,7 +291,7 @@ fn plan(
     let (invocation, limits_error) = invocation(request, tuner, None);
     let (result, metrics) = match limits_error {
         Some(failure) => (Err(failure), Metrics::default()),
-        None => runtime.tune(tuner, machine(), &facts, &[], invocation),
+        None => runtime.tune(tuner, machine(), &facts, request.history, invocation),
     };
     Some(plugin_result(tuner, result, metrics))
 }
