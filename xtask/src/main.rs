@@ -1,5 +1,7 @@
 //! `cargo xtask plugins [OUT]`: builds every first-party plugin into `OUT/<name>/`
 //! (default `target/plugins`).
+//! `cargo xtask demo`: builds the plugins, generates a small repository (`target/demo-repo`) and
+//! scans it and this checkout with them — the README's run command.
 //! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
 //! generates a deterministic test repository (see `xtask::fixture`).
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]`:
@@ -11,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use xtask::bench::BenchSpec;
 use xtask::fixture::{FixtureSpec, generate};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("demo") => demo(),
         Some("fixture") => {
             let (spec, out) = fixture_args(&args[1..])?;
             generate(&spec, &out)?;
@@ -75,6 +78,52 @@ fn main() -> Result<()> {
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+/// Builds the first-party plugins, regenerates `target/demo-repo` and scans it and this checkout.
+fn demo() -> Result<()> {
+    let root = xtask::workspace_root();
+    let plugins = root.join("target").join("plugins");
+    let mut plugin_args = Vec::new();
+    for crate_dir in xtask::first_party_plugins()? {
+        let name = crate_dir.file_name().unwrap_or_default();
+        let dir = xtask::build_plugin_dir(&crate_dir, &plugins.join(name))?;
+        plugin_args.push("--plugin".into());
+        plugin_args.push(dir.display().to_string());
+    }
+    let repo = root.join("target").join("demo-repo");
+    if repo.exists() {
+        std::fs::remove_dir_all(&repo)
+            .with_context(|| format!("cannot remove {}", repo.display()))?;
+    }
+    let spec = FixtureSpec {
+        commits: 3_000,
+        branches: 40,
+        files: 200,
+        ..FixtureSpec::default()
+    };
+    generate(&spec, &repo)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "trellis",
+            "--",
+            "scan",
+            "--conflicts",
+            ".",
+        ])
+        .arg(&repo)
+        .args(&plugin_args)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("trellis scan exited with {status}");
+    }
+    Ok(())
 }
 
 fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
