@@ -7,6 +7,7 @@ use clap::Subcommand;
 use semver::Version;
 use trellis::config::Config;
 use trellis::plugin::{Capability, MANIFEST_FILE, PluginSource};
+use trellis::report::columns::{Column, write_columns};
 use trellis::report::{ScanReport, Status};
 use trellis::runtime::{LoadedPlugin, Runtime, RuntimeOptions};
 use trellis::store::trust::{self, Trust};
@@ -299,47 +300,27 @@ fn list(store: &Store, format: Format) -> Result<u8, u8> {
         println!("no plugins installed in {}", store.home().display());
         return Ok(EXIT_OK);
     }
-    let rows: Vec<[String; 5]> = state
+    let rows: Vec<Vec<String>> = state
         .plugins
         .iter()
         .map(|(id, p)| {
             let kind = p.versions.get(&p.active).map_or("?", |v| v.kind.as_str());
-            let enabled = enabled_text(p);
             let versions: Vec<String> = p.versions.keys().map(ToString::to_string).collect();
-            [
+            vec![
                 id.clone(),
                 p.active.to_string(),
                 kind.to_string(),
                 versions.join(", "),
-                enabled,
+                enabled_text(p),
             ]
         })
         .collect();
-    let header = ["id", "active", "kind", "installed", "enabled"];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let print = |cells: [&str; 5]| {
-        println!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        )
-    };
-    print(header);
-    for row in &rows {
-        print(row.each_ref().map(String::as_str));
-    }
+    let columns = ["id", "active", "kind", "installed", "enabled"].map(Column::left);
+    let stdout = std::io::stdout();
+    write_columns(&mut stdout.lock(), "", &columns, &rows).map_err(|e| {
+        error_line(e);
+        EXIT_FAILURE
+    })?;
     Ok(EXIT_OK)
 }
 

@@ -1,5 +1,6 @@
 //! The scan report: one model, rendered as JSON (for machines) or a table (for people).
 
+pub mod columns;
 mod json;
 mod table;
 

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
+use super::columns::{Column, write_columns};
 use super::{ScanReport, Status};
+use crate::git::facts::ConflictPrediction;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -48,59 +50,55 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
             repo.branches.len(),
             f.stats.commits.map_or("?".into(), |c| c.to_string())
         )?;
-        let rows: Vec<[String; 6]> = repo
+        let rows: Vec<Vec<String>> = repo
             .branches
             .iter()
             .map(|b| {
                 let age = (report.scan_time - b.committer.time).div_euclid(SECONDS_PER_DAY);
-                [
+                let merged = match (b.merged, b.squash_merged) {
+                    (true, _) => "yes",
+                    (false, Some(true)) => "squash",
+                    _ => "no",
+                };
+                let changes = b.diffstat.map_or(String::new(), |d| {
+                    format!("+{} -{} ({})", d.insertions, d.deletions, d.files_changed)
+                });
+                let conflicts = match &b.conflicts {
+                    None => String::new(),
+                    Some(ConflictPrediction::Clean) => "clean".into(),
+                    Some(ConflictPrediction::Conflicts(paths)) if paths.len() == 1 => {
+                        "1 path".into()
+                    }
+                    Some(ConflictPrediction::Conflicts(paths)) => {
+                        format!("{} paths", paths.len())
+                    }
+                };
+                vec![
                     b.name.clone(),
                     b.ahead.to_string(),
                     b.behind.to_string(),
-                    if b.merged { "yes" } else { "no" }.to_string(),
+                    merged.to_string(),
+                    changes,
+                    conflicts,
                     format!("{age}d"),
                     b.committer.name.clone(),
                 ]
             })
             .collect();
-        let header = [
-            "branch",
-            "ahead",
-            "behind",
-            "merged",
-            "age",
-            "last committer",
-        ];
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: [&str; 6], out: &mut dyn Write| -> std::io::Result<()> {
-            let text = format!(
-                "  {:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}  {:>w4$}  {}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                cells[5],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3],
-                w4 = widths[4],
-            );
-            writeln!(out, "{}", text.trim_end())
-        };
         if rows.is_empty() {
             writeln!(out, "  (no branches besides the base)")?;
         } else {
-            line(header, out)?;
-            for row in &rows {
-                line(row.each_ref().map(String::as_str), out)?;
-            }
+            let columns = [
+                Column::left("branch"),
+                Column::right("ahead"),
+                Column::right("behind"),
+                Column::left("merged"),
+                Column::right("changes"),
+                Column::left("conflicts"),
+                Column::right("age"),
+                Column::left("last committer"),
+            ];
+            write_columns(out, "  ", &columns, &rows)?;
         }
         for e in &repo.branch_errors {
             writeln!(out, "  ! {}: {}", e.name, e.error)?;
