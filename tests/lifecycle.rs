@@ -493,3 +493,51 @@ fn concurrent_installs_both_land() {
     assert_eq!(s["plugins"].as_object().unwrap().len(), 2);
     assert_consistent(&home);
 }
+
+#[test]
+fn grants_recorded_in_the_store_reach_the_plugin() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let probe = variant(
+        &plugin("tests/fixtures/plugins/probe"),
+        work.path(),
+        "probe",
+        |m| m,
+    );
+    ok(&home, &["plugin", "install", probe.to_str().unwrap()]);
+    let mut repo = Repo::new();
+    for i in 0..4 {
+        repo.commit(&format!("c{i}"));
+    }
+    let commits_answer = || {
+        let out = ok(
+            &home,
+            &["scan", "--format", "json", repo.path().to_str().unwrap()],
+        );
+        let report: Value = serde_json::from_str(&out).unwrap();
+        report["repositories"][0]["plugins"][0]["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "commits")
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(commits_answer().contains("Denied"));
+    assert!(
+        ok(&home, &["plugin", "grant", "probe", "git.history"])
+            .contains("granted git.history to probe")
+    );
+    assert_eq!(commits_answer(), "ok: 3");
+    assert!(ok(&home, &["plugin", "info", "probe"]).contains("grants:    git.history"));
+    ok(&home, &["plugin", "revoke", "probe", "git.history"]);
+    assert!(commits_answer().contains("Denied"));
+    refused(
+        &home,
+        &["plugin", "grant", "probe", "git.everything"],
+        2,
+        "unknown capability",
+    );
+}
