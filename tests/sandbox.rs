@@ -37,6 +37,17 @@ fn ask_for(dir: &Path, line: &str) {
     std::fs::write(&manifest, text).unwrap();
 }
 
+/// Writes `config` as a `trellis.toml` in `work` and returns the scan arguments for `repo` with it.
+fn repo_with_config(work: &Path, repo: &Repo, config: impl AsRef<str>) -> Vec<String> {
+    let path = work.join("trellis.toml");
+    std::fs::write(&path, config.as_ref()).unwrap();
+    vec![
+        repo.path().display().to_string(),
+        "--config".into(),
+        path.display().to_string(),
+    ]
+}
+
 /// Runs a JSON scan; returns the report and the plugin results of the first repository by id.
 fn scan(args: &[String]) -> (Value, HashMap<String, Value>) {
     let out = trellis()
@@ -102,9 +113,9 @@ fn every_hostile_plugin_is_contained_and_the_others_still_run() {
         ("h-chatty", "chatty", ""),
         ("h-ok", "ok", ""),
     ];
-    let config = work.path().join("trellis.toml");
-    std::fs::write(
-        &config,
+    let mut args = repo_with_config(
+        work.path(),
+        &repo,
         r#"
 [plugins.h-deadline]
 limits = { timeout_ms = 300, fuel = 1_000_000_000_000_000 }
@@ -128,13 +139,7 @@ limits = { timeout_ms = 300 }
 [plugins.h-chatty]
 limits = { log_lines = 10 }
 "#,
-    )
-    .unwrap();
-    let mut args = vec![
-        repo.path().display().to_string(),
-        "--config".into(),
-        config.display().to_string(),
-    ];
+    );
     for (id, mode, path) in cases {
         args.push("--plugin".into());
         args.push(hostile(work.path(), id, mode, path).display().to_string());
@@ -373,21 +378,15 @@ fn http_goes_only_to_granted_origins_with_retries_and_a_shared_rate_limit() {
     let (origin, log) = http_server();
     let mut repo = Repo::new();
     repo.commit("one");
-    let config = work.path().join("trellis.toml");
-    std::fs::write(
-        &config,
+    let mut args = repo_with_config(
+        work.path(),
+        &repo,
         format!(
             "[http]\nrate_per_second = 5.0\nburst = 1\nbackoff_ms = 10\n\
              [plugins.h-flaky]\ngrants = [\"http={origin}\"]\n\
              [plugins.h-busy]\ngrants = [\"http={origin}\"]\n"
         ),
-    )
-    .unwrap();
-    let mut args = vec![
-        repo.path().display().to_string(),
-        "--config".into(),
-        config.display().to_string(),
-    ];
+    );
     for (id, path) in [
         ("h-flaky", format!("{origin}/flaky")),
         ("h-busy", format!("{origin}/busy")),
@@ -451,21 +450,15 @@ fn fs_read_grants_one_directory_of_the_repository_read_only() {
     repo.commit_file("docs/guide.md", "the guide", "docs");
     repo.commit_file("secret.txt", "top secret", "secret");
     std::os::unix::fs::symlink("/etc/passwd", repo.path().join("docs").join("escape")).unwrap();
-    let config = work.path().join("trellis.toml");
     let grants = "grants = [\"fs.read=docs/\"]";
-    std::fs::write(
-        &config,
+    let mut args = repo_with_config(
+        work.path(),
+        &repo,
         format!(
             "[plugins.f-guide]\n{grants}\n[plugins.f-secret]\n{grants}\n\
              [plugins.f-escape]\n{grants}\n[plugins.f-ungranted]\n"
         ),
-    )
-    .unwrap();
-    let mut args = vec![
-        repo.path().display().to_string(),
-        "--config".into(),
-        config.display().to_string(),
-    ];
+    );
     for (id, path) in [
         ("f-guide", "docs/guide.md"),
         ("f-secret", "secret.txt"),
