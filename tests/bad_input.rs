@@ -4,7 +4,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Repo, plugin, trellis};
+use support::{Repo, plugin, scan_json, trellis};
 
 /// Runs `trellis scan ARGS`, expects exit code 2 and one error line containing `expected`.
 fn assert_input_error(args: &[&str], expected: &str) {
@@ -57,8 +57,24 @@ fn repository_errors() {
         &[r.path().to_str().unwrap(), "--base", "nope"],
         "base branch `nope` not found",
     );
+}
+
+#[test]
+fn an_empty_repository_is_scanned_with_nothing_to_report() {
     let unborn = Repo::new();
-    assert_input_error(&[unborn.path().to_str().unwrap()], "has no commits");
+    let path = unborn.path().to_str().unwrap();
+    for args in [vec![path], vec![path, "--base", "main"]] {
+        let report = scan_json(&args);
+        let repo = &report["repositories"][0];
+        assert_eq!(report["errors"], serde_json::json!([]), "{args:?}");
+        assert_eq!(repo["branches"], serde_json::json!([]));
+        assert_eq!(repo["facts"]["stats"]["commits"], 0);
+        assert_eq!(repo["facts"]["base_tip"], "");
+        assert_eq!(repo["facts"]["head_commit"], serde_json::Value::Null);
+    }
+    let table = trellis().args(["scan", path]).output().unwrap();
+    assert_eq!(table.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("empty repository"));
 }
 
 #[test]

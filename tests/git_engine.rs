@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{Repo, branches, git_command, scan_json, trellis};
+use support::{Repo, branches, git_command, scan_json, scan_json_cached, trellis};
 
 /// Runs git in `dir` and returns stdout; panics on failure.
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -246,6 +246,122 @@ fn generated_repository_matches_git_with_and_without_commit_graph() {
     }
 }
 
+/// Where a pack's commits are cached: `commits/<pack checksum>.bin` under the cache dir.
+fn pack_cache_files(cache: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(cache.join("commits"))
+        .map(|d| {
+            d.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn packed_histories_without_commit_graph_are_scanned_and_cached_per_pack() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    let spec = xtask::fixture::FixtureSpec {
+        commits: 300,
+        branches: 12,
+        files: 20,
+        seed: 9,
+        commit_graph: false,
+    };
+    xtask::fixture::generate(&spec, &repo).expect("generate");
+    // A second pack, and loose commits on top of both: the table covers the packs and the
+    // walker decodes the rest.
+    let commit = |message: &str| {
+        std::fs::write(repo.join("extra.txt"), message).expect("write");
+        git(&repo, &["add", "extra.txt"]);
+        git(&repo, &["commit", "-q", "-m", message]);
+    };
+    git(&repo, &["checkout", "-q", "-f", "main"]);
+    commit("packed one");
+    git(&repo, &["checkout", "-q", "-b", "late", "HEAD~3"]);
+    commit("packed two");
+    git(&repo, &["repack", "-q", "-d"]);
+    commit("loose one");
+    git(&repo, &["checkout", "-q", "main"]);
+    commit("loose two");
+    let packs: BTreeSet<String> = std::fs::read_dir(repo.join(".git/objects/pack"))
+        .expect("pack dir")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            let hash = name.strip_prefix("pack-")?.strip_suffix(".pack")?;
+            Some(format!("{hash}.bin"))
+        })
+        .collect();
+    assert_eq!(packs.len(), 2, "two packs");
+    assert!(!repo.join(".git/objects/info/commit-graph").exists());
+
+    let cache = tempfile::tempdir().expect("cache dir");
+    let path = repo.to_str().expect("utf-8 path").to_string();
+    let scan = |extra: &[&str]| -> Value {
+        let mut args = vec!["--conflicts", path.as_str()];
+        args.extend_from_slice(extra);
+        scan_json_cached(cache.path(), &args)
+    };
+    let first = scan(&[]);
+    assert_all_facts_match_git(&repo, "main", &first);
+    assert_eq!(
+        pack_cache_files(cache.path()),
+        packs,
+        "one cache file per pack"
+    );
+    assert_eq!(scan(&[])["repositories"], first["repositories"]);
+
+    // Poison the cache: give a packed branch tip the root commit as its only parent (with a
+    // valid digest). The next scan must believe it, a --no-cache scan must not.
+    let facts = branches(&first);
+    let (name, _) = facts
+        .iter()
+        .filter(|(n, _)| n.as_str() != "late")
+        .find(|(_, b)| b["ahead"].as_u64().is_some_and(|a| a >= 2))
+        .expect("a generated branch two commits ahead");
+    let tip = hex::decode(facts[name]["tip"].as_str().expect("tip")).expect("hex");
+    let root = hex::decode(git(&repo, &["rev-list", "--max-parents=0", "main"])).expect("hex");
+    let poisoned = packs.iter().any(|file| {
+        let file = cache.path().join("commits").join(file);
+        let mut bytes = std::fs::read(&file).expect("read cache");
+        let word =
+            |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")) as usize;
+        let count = word(24);
+        let ids = 32;
+        let starts = ids + count * 20;
+        let parents = starts + (count + 1) * 4;
+        let Some(i) = (0..count).find(|i| bytes[ids + i * 20..ids + i * 20 + 20] == tip) else {
+            return false;
+        };
+        let first_parent = parents + word(starts + i * 4) * 20;
+        bytes[first_parent..first_parent + 20].copy_from_slice(&root);
+        let body = bytes.len() - 32;
+        let digest = blake3::hash(&bytes[..body]);
+        bytes[body..].copy_from_slice(digest.as_bytes());
+        std::fs::write(&file, &bytes).expect("write cache");
+        true
+    });
+    assert!(poisoned, "the tip of {name} is in a pack");
+    let honest = facts[name]["ahead"].as_u64().expect("ahead");
+    let believed = branches(&scan(&[]))[name]["ahead"].as_u64().expect("ahead");
+    assert_ne!(believed, honest, "the cache is read");
+    assert_eq!(
+        branches(&scan(&["--no-cache"]))[name]["ahead"].as_u64(),
+        Some(honest),
+        "--no-cache scans the packs"
+    );
+
+    // A damaged file (digest no longer matches) is ignored and rewritten.
+    for file in &packs {
+        let file = cache.path().join("commits").join(file);
+        let mut bytes = std::fs::read(&file).expect("read cache");
+        bytes[40] ^= 0xff;
+        std::fs::write(&file, &bytes).expect("write cache");
+    }
+    let repaired = scan(&[]);
+    assert_all_facts_match_git(&repo, "main", &repaired);
+    assert_eq!(scan(&[])["repositories"], first["repositories"]);
+}
+
 #[test]
 fn the_generator_is_deterministic() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -429,18 +545,9 @@ fn the_facts_cache_recomputes_only_moved_branches() {
     let cache = tempfile::tempdir().expect("temp dir");
     let path = r.path().to_str().expect("utf-8 path").to_string();
     let scan = |extra: &[&str]| -> Value {
-        let out = trellis()
-            .env("TRELLIS_CACHE_DIR", cache.path())
-            .args(["scan", "--format", "json", "--conflicts", &path])
-            .args(extra)
-            .output()
-            .expect("run trellis");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON")
+        let mut args = vec!["--conflicts", path.as_str()];
+        args.extend_from_slice(extra);
+        scan_json_cached(cache.path(), &args)
     };
     let first = scan(&[]);
     let files: Vec<_> = std::fs::read_dir(cache.path().join("facts"))

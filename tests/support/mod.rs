@@ -127,7 +127,18 @@ pub fn trellis() -> Command {
 
 /// Runs `trellis scan --format json ARGS` and returns the report; panics unless it exits 0.
 pub fn scan_json(args: &[&str]) -> Value {
-    let out = trellis()
+    scan_json_with(trellis(), args)
+}
+
+/// Like [`scan_json`], with facts and commit caches in `cache` instead of the shared one.
+pub fn scan_json_cached(cache: &Path, args: &[&str]) -> Value {
+    let mut cmd = trellis();
+    cmd.env("TRELLIS_CACHE_DIR", cache);
+    scan_json_with(cmd, args)
+}
+
+fn scan_json_with(mut cmd: Command, args: &[&str]) -> Value {
+    let out = cmd
         .args(["scan", "--format", "json"])
         .args(args)
         .output()

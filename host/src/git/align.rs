@@ -13,7 +13,7 @@ use super::changes::{Change, TreeDiffer, tree_of};
 use super::conflicts::Merger;
 use super::diffstat::diffstat;
 use super::facts::{BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats};
-use super::graph::{CommitGraph, tip_info};
+use super::graph::{CommitGraph, ParentSource, tip_info};
 use super::open::{BranchRef, OpenedRepo};
 use super::squash::is_squash_merged;
 use super::walk::Walker;
@@ -38,6 +38,8 @@ pub struct AlignContext<'a> {
     pub options: AlignOptions,
     /// Persistent facts of branches already computed in earlier runs.
     pub cache: Option<&'a FactsCache>,
+    /// Where the parents of packed commits are cached per pack (used without a commit-graph).
+    pub pack_cache: Option<&'a std::path::Path>,
     /// Advanced by one per branch done.
     pub progress: Option<&'a indicatif::ProgressBar>,
 }
@@ -53,16 +55,16 @@ pub fn align_repository(
         .iter()
         .filter_map(|b| b.tip.as_ref().ok().copied())
         .collect();
-    let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips);
+    let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips, context.pack_cache);
     tracing::debug!(
         repo = %opened.path.display(),
         commits = graph.len(),
-        commit_graph = graph.used_commit_graph(),
+        parents = ?graph.parent_source(),
         "commit graph loaded"
     );
     // Decoding every commit is what a commit-graph file saves (about 10x on large histories).
     const SLOW_WITHOUT_GRAPH: usize = 20_000;
-    if !graph.used_commit_graph()
+    if graph.parent_source() == ParentSource::Objects
         && graph.len() >= SLOW_WITHOUT_GRAPH
         && !repo.is_shallow().unwrap_or(false)
     {
@@ -179,6 +181,29 @@ pub fn repo_facts(opened: &OpenedRepo, commits: Option<u64>) -> RepoFacts {
             tags: Some(opened.tags),
             shallow: repo.is_shallow().unwrap_or(false),
             partial_clone,
+            ..RepoStats::default()
+        },
+    }
+}
+
+/// The facts of a repository without commits: no base tip, no branches, nothing counted.
+pub fn empty_repo_facts(path: &std::path::Path, head: Option<&str>, bare: bool) -> RepoFacts {
+    let base = head.unwrap_or_default().to_string();
+    RepoFacts {
+        path: path.display().to_string(),
+        base_ref: if base.is_empty() {
+            String::new()
+        } else {
+            format!("refs/heads/{base}")
+        },
+        base,
+        base_tip: String::new(),
+        head_branch: head.map(str::to_string),
+        head_commit: None,
+        bare,
+        stats: RepoStats {
+            commits: Some(0),
+            tags: Some(0),
             ..RepoStats::default()
         },
     }

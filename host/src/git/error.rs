@@ -21,9 +21,14 @@ pub enum GitError {
         "{path}: cannot tell the default branch (no origin/HEAD, main, master or checked-out branch); pass --base"
     )]
     NoDefaultBase { path: PathBuf },
-    /// The repository has no commits at all.
+    /// The repository has no commits and no references at all (not an error for a scan).
     #[error("{path}: the repository has no commits")]
-    Empty { path: PathBuf },
+    Empty {
+        path: PathBuf,
+        /// The branch HEAD names (unborn).
+        head: Option<String>,
+        bare: bool,
+    },
     /// An object needed for the base could not be read.
     #[error("{path}: cannot read {what}: {reason}")]
     Read {

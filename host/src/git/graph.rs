@@ -5,7 +5,8 @@
 //! children. The base's history is then exactly the prefix `0..base_len`, and for a commit
 //! `c` on the base's first-parent chain, the history of `c` is exactly the prefix `0..=c`
 //! (its first parent's history is numbered first, then what its other parents add, then `c`).
-//! Parents come from the commit-graph file when there is one, else from decoding commits once.
+//! Parents come from the commit-graph file when there is one, else from a parallel scan of the
+//! packs (see [`super::packscan`]), and what neither has from decoding commits one by one.
 
 use std::collections::HashSet;
 
@@ -15,6 +16,7 @@ use gix::prelude::Find;
 
 use super::commitgraph;
 use super::facts::Signature;
+use super::packscan::{CommitTable, Parent};
 
 /// What the tip commits say about themselves (the rest of the graph keeps only parents).
 #[derive(Debug, Clone)]
@@ -36,11 +38,52 @@ pub struct CommitGraph {
     base_len: u32,
     /// Whether commit `i` is on the base's first-parent chain.
     first_parent: Vec<bool>,
-    /// Whether parents came from a commit-graph file.
-    from_commit_graph: bool,
+    /// Where most parents came from.
+    source: ParentSource,
 }
 
-/// A commit while loading: a position in the commit-graph file, or one decoded from the odb.
+/// Where the parents of most commits were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentSource {
+    /// git's commit-graph file.
+    CommitGraph,
+    /// A scan of the packs (or its cache).
+    PackScan,
+    /// Decoding commits one by one.
+    Objects,
+}
+
+/// Commits whose parents are known up front, by position.
+enum Positions {
+    Graph(Box<gix::commitgraph::Graph>),
+    Table(CommitTable),
+}
+
+impl Positions {
+    fn len(&self) -> usize {
+        match self {
+            Positions::Graph(g) => g.num_commits() as usize,
+            Positions::Table(t) => t.len(),
+        }
+    }
+
+    fn lookup(&self, id: &gix::oid) -> Option<u32> {
+        match self {
+            Positions::Graph(g) => g.lookup(id).map(|p| p.0),
+            Positions::Table(t) => t.lookup(id),
+        }
+    }
+
+    fn id_at(&self, pos: u32) -> ObjectId {
+        match self {
+            Positions::Graph(g) => g.id_at(gix::commitgraph::Position(pos)).to_owned(),
+            Positions::Table(t) => t.id_at(pos),
+        }
+    }
+}
+
+/// A commit while loading: a position in the commit-graph file or pack table, or one decoded
+/// from the odb.
 #[derive(Clone, Copy)]
 enum Key {
     Pos(u32),
@@ -62,7 +105,7 @@ struct Frame {
 
 struct Loader<'r> {
     repo: &'r gix::Repository,
-    file: Option<gix::commitgraph::Graph>,
+    known: Option<Positions>,
     shallow: HashSet<ObjectId>,
     pos_state: Vec<u32>,
     loose_ids: Vec<ObjectId>,
@@ -78,15 +121,34 @@ struct Loader<'r> {
 impl CommitGraph {
     /// Loads the history of `base` and of every tip; returns the graph, the base's index and
     /// each tip's index. The shallow boundary is respected (boundary commits have no parents).
-    pub fn load(repo: &gix::Repository, base: ObjectId, tips: &[ObjectId]) -> (Self, Vec<u32>) {
-        let file = commitgraph::open(repo);
+    /// Without a commit-graph, the packs are scanned, with per-pack results cached in
+    /// `pack_cache` when given.
+    pub fn load(
+        repo: &gix::Repository,
+        base: ObjectId,
+        tips: &[ObjectId],
+        pack_cache: Option<&std::path::Path>,
+    ) -> (Self, Vec<u32>) {
+        let known = match commitgraph::open(repo) {
+            Some(graph) => Some(Positions::Graph(Box::new(graph))),
+            // Shallow histories are small and their boundary must cut parents off.
+            None if !repo.is_shallow().unwrap_or(true) => {
+                CommitTable::load(repo, pack_cache).map(Positions::Table)
+            }
+            None => None,
+        };
+        let source = match &known {
+            Some(Positions::Graph(_)) => ParentSource::CommitGraph,
+            Some(Positions::Table(_)) => ParentSource::PackScan,
+            None => ParentSource::Objects,
+        };
         let shallow: HashSet<ObjectId> = repo
             .shallow_commits()
             .ok()
             .flatten()
             .map(|c| c.iter().copied().collect())
             .unwrap_or_default();
-        let positions = file.as_ref().map_or(0, |f| f.num_commits() as usize);
+        let positions = known.as_ref().map_or(0, Positions::len);
         let mut loader = Loader {
             repo,
             shallow,
@@ -105,9 +167,9 @@ impl CommitGraph {
                 missing: Default::default(),
                 base_len: 0,
                 first_parent: Vec::new(),
-                from_commit_graph: file.is_some(),
+                source,
             },
-            file,
+            known,
         };
         let base_index = loader.visit(base);
         loader.out.base_len = loader.out.ids.len() as u32;
@@ -140,9 +202,9 @@ impl CommitGraph {
         self.first_parent[i as usize]
     }
 
-    /// Whether the parents were read from a commit-graph file.
-    pub fn used_commit_graph(&self) -> bool {
-        self.from_commit_graph
+    /// Where most parents were read from.
+    pub fn parent_source(&self) -> ParentSource {
+        self.source
     }
 
     /// The object id of commit `i`.
@@ -174,8 +236,8 @@ impl CommitGraph {
 
 impl Loader<'_> {
     fn key(&mut self, id: ObjectId) -> Key {
-        if let Some(pos) = self.file.as_ref().and_then(|f| f.lookup(id)) {
-            return Key::Pos(pos.0);
+        if let Some(pos) = self.known.as_ref().and_then(|k| k.lookup(&id)) {
+            return Key::Pos(pos);
         }
         let next = self.loose_ids.len() as u32;
         let index = *self.loose_index.entry(id).or_insert(next);
@@ -202,8 +264,8 @@ impl Loader<'_> {
 
     fn id(&self, key: Key) -> ObjectId {
         match key {
-            Key::Pos(p) => match &self.file {
-                Some(f) => f.id_at(gix::commitgraph::Position(p)).to_owned(),
+            Key::Pos(p) => match &self.known {
+                Some(k) => k.id_at(p),
                 None => ObjectId::null(gix::hash::Kind::Sha1),
             },
             Key::Loose(l) => self.loose_ids[l as usize],
@@ -252,15 +314,27 @@ impl Loader<'_> {
         self.set_state(key, ACTIVE);
         let start = self.keys.len();
         let failure = match key {
-            Key::Pos(p) => {
-                self.scratch.clear();
-                let result = match &self.file {
-                    Some(f) => commitgraph::parents(f, p, &mut self.scratch),
-                    None => Ok(()),
-                };
-                self.keys.extend(self.scratch.iter().map(|p| Key::Pos(*p)));
-                result.err()
-            }
+            Key::Pos(p) => match &self.known {
+                Some(Positions::Graph(g)) => {
+                    self.scratch.clear();
+                    let result = commitgraph::parents(g, p, &mut self.scratch);
+                    self.keys.extend(self.scratch.iter().map(|p| Key::Pos(*p)));
+                    result.err()
+                }
+                Some(Positions::Table(t)) => {
+                    // Parents outside the table are looked up after, keeping their order.
+                    let parents: Vec<Parent> = t.parents(p).collect();
+                    for parent in parents {
+                        let k = match parent {
+                            Parent::Pos(p) => Key::Pos(p),
+                            Parent::Outside(id) => self.key(id),
+                        };
+                        self.keys.push(k);
+                    }
+                    None
+                }
+                None => None,
+            },
             Key::Loose(l) => {
                 let id = self.loose_ids[l as usize];
                 if self.shallow.contains(&id) {

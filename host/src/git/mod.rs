@@ -14,12 +14,13 @@ mod error;
 pub mod facts;
 mod graph;
 mod open;
+mod packscan;
 pub mod query;
 mod squash;
 mod stats;
 mod walk;
 
-pub use align::{AlignContext, AlignOptions, align_repository, repo_facts};
+pub use align::{AlignContext, AlignOptions, align_repository, empty_repo_facts, repo_facts};
 pub use cache::{CacheError, FactsCache};
 pub use error::GitError;
 pub use facts::{BranchError, BranchFacts, RepoFacts, RepoScan, RepoStats, Signature};

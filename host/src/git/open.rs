@@ -73,19 +73,27 @@ pub fn open_repository(
         .map_err(|e| read_err("HEAD", &e))?
         .map(|n| n.shorten().to_str_lossy().into_owned());
     let head_commit = repo.head_id().ok().map(|id| id.detach());
+    let no_refs = || {
+        repo.references()
+            .ok()
+            .and_then(|r| r.all().ok().map(|mut all| all.next().is_none()))
+            .unwrap_or(false)
+    };
+    if head_commit.is_none() && no_refs() {
+        return Err(GitError::Empty {
+            path: path.into(),
+            head: head_branch,
+            bare: repo.is_bare(),
+        });
+    }
 
     let base = match base {
         Some(name) => resolve_base(&repo, name)?.ok_or_else(|| GitError::UnknownBase {
             path: path.into(),
             base: name.into(),
         })?,
-        None => default_base(&repo, head_branch.as_deref())?.ok_or_else(|| {
-            if head_commit.is_none() {
-                GitError::Empty { path: path.into() }
-            } else {
-                GitError::NoDefaultBase { path: path.into() }
-            }
-        })?,
+        None => default_base(&repo, head_branch.as_deref())?
+            .ok_or_else(|| GitError::NoDefaultBase { path: path.into() })?,
     };
 
     let refs = repo.references().map_err(|e| read_err("references", &e))?;

@@ -41,6 +41,10 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out)?;
         }
         let f = &repo.facts;
+        if f.base_tip.is_empty() {
+            writeln!(out, "{}  empty repository (no commits yet)", f.path)?;
+            continue;
+        }
         writeln!(
             out,
             "{}  base {} @ {}  ({} branches, {} commits)",

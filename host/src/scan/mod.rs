@@ -175,14 +175,27 @@ fn scan_repo(
         path: path.display().to_string(),
         error: e.to_string(),
     };
-    let opened = opened.map_err(error)?;
+    let opened = match opened {
+        // Nothing to align and nothing for plugins to look at, but nothing wrong either.
+        Err(GitError::Empty { path, head, bare }) => {
+            return Ok(RepoReport {
+                facts: git::empty_repo_facts(&path, head.as_deref(), bare),
+                branches: Vec::new(),
+                branch_errors: Vec::new(),
+                plugins: Vec::new(),
+            });
+        }
+        opened => opened.map_err(error)?,
+    };
     let cache = engine
         .cache_dir
         .as_ref()
         .map(|dir| FactsCache::open(&dir.join("facts"), opened.repo.git_dir()));
+    let pack_cache = engine.cache_dir.as_ref().map(|dir| dir.join("commits"));
     let context = AlignContext {
         options,
         cache: cache.as_ref(),
+        pack_cache: pack_cache.as_deref(),
         progress,
     };
     let mut scan = git::align_repository(&opened, &context).map_err(error)?;
