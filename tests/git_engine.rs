@@ -662,6 +662,61 @@ fn broken_branches_only_affect_themselves() {
 }
 
 #[test]
+fn partial_clones_keep_graph_facts_and_name_what_was_not_fetched() {
+    let mut source = Repo::new();
+    source.commit_file("a.txt", "one\n", "a");
+    source.commit_file("b.txt", "two\n", "b");
+    source.git(&["checkout", "-q", "-b", "feat"]);
+    source.commit_file("a.txt", "one\nmore\n", "feat");
+    source.git(&["checkout", "-q", "main"]);
+    source.commit_file("c.txt", "three\n", "c");
+    source.git(&["config", "uploadpack.allowFilter", "true"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clone = dir.path().join("clone");
+    let url = format!("file://{}", source.path().display());
+    let clone_str = clone.to_str().expect("utf-8 path");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            "--no-checkout",
+            &url,
+            clone_str,
+        ],
+    );
+    git(&clone, &["branch", "feat", "origin/feat"]);
+
+    let report = scan_json(&[clone_str, "--no-cache", "--conflicts"]);
+    let repo = &report["repositories"][0];
+    assert_eq!(repo["facts"]["stats"]["partial_clone"], true);
+    let feat = &branches(&report)["feat"];
+    let counts = git(
+        &clone,
+        &["rev-list", "--left-right", "--count", "feat...main"],
+    );
+    assert_eq!(
+        format!("{}\t{}", feat["ahead"], feat["behind"]),
+        counts,
+        "graph facts need no blobs"
+    );
+    assert_eq!(feat["diffstat"], Value::Null);
+    assert_eq!(feat["conflicts"], Value::Null);
+    let errors = repo["branch_errors"].as_array().expect("branch errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = errors[0]["error"].as_str().expect("error");
+    assert_eq!(errors[0]["name"], "feat");
+    assert!(error.contains("partial clone"), "{error}");
+    let missing = git(source.path(), &["rev-parse", "feat:a.txt"]);
+    let base_blob = git(source.path(), &["rev-parse", "main:a.txt"]);
+    assert!(
+        error.contains(&missing) || error.contains(&base_blob),
+        "names the missing blob: {error}"
+    );
+}
+
+#[test]
 fn shallow_clones_stop_at_the_boundary_like_git() {
     let mut r = Repo::new();
     for i in 0..6 {

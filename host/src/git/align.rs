@@ -116,22 +116,29 @@ pub fn align_repository(
         w.as_ref()
             .map_or(u32::MAX, |w| w.diff_base.unwrap_or(u32::MAX))
     });
-    let results: Vec<Result<BranchFacts, BranchError>> = walked
+    let partial_clone = is_partial_clone(repo);
+    // A branch whose trees cannot be read keeps its graph facts; the error says what is missing.
+    let results: Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> = walked
         .into_par_iter()
         .map_init(
             || TreeWorker::new(&sync_repo, options, base_name),
             |worker, walked| {
                 let walked = walked?;
-                let facts = match base_tree {
-                    Some(base_tree) => {
-                        worker.tree_facts(&graph, walked, base_tip, base_tree, context.cache)?
-                    }
-                    None => walked.facts,
+                let done = match base_tree {
+                    Some(base_tree) => worker.tree_facts(
+                        &graph,
+                        walked,
+                        base_tip,
+                        base_tree,
+                        context.cache,
+                        partial_clone,
+                    ),
+                    None => (walked.facts, None),
                 };
                 if let Some(progress) = context.progress {
                     progress.inc(1);
                 }
-                Ok(facts)
+                Ok(done)
             },
         )
         .collect();
@@ -139,7 +146,10 @@ pub fn align_repository(
     let mut errors = Vec::new();
     for r in results {
         match r {
-            Ok(b) => branches.push(b),
+            Ok((b, error)) => {
+                branches.push(b);
+                errors.extend(error);
+            }
             Err(e) => {
                 if let Some(progress) = context.progress {
                     progress.inc(1);
@@ -162,10 +172,7 @@ pub fn align_repository(
 /// The repository-level facts of an opened repository; `commits` when the graph is loaded.
 pub fn repo_facts(opened: &OpenedRepo, commits: Option<u64>) -> RepoFacts {
     let repo = &opened.repo;
-    let partial_clone = repo
-        .config_snapshot()
-        .string("extensions.partialClone")
-        .is_some();
+    let partial_clone = is_partial_clone(repo);
     RepoFacts {
         path: opened.path.display().to_string(),
         base: opened.base.name.clone(),
@@ -184,6 +191,26 @@ pub fn repo_facts(opened: &OpenedRepo, commits: Option<u64>) -> RepoFacts {
             ..RepoStats::default()
         },
     }
+}
+
+/// Whether objects may be missing on purpose: `extensions.partialClone` (older git) or a
+/// remote marked `promisor` (what `git clone --filter` sets today).
+fn is_partial_clone(repo: &gix::Repository) -> bool {
+    let config = repo.config_snapshot();
+    if config.string("extensions.partialClone").is_some() {
+        return true;
+    }
+    config
+        .plumbing()
+        .sections_by_name("remote")
+        .into_iter()
+        .flatten()
+        .any(|section| {
+            section.value("promisor").is_some_and(|v| {
+                gix::config::Boolean::try_from(AsRef::<gix::bstr::BStr>::as_ref(&v))
+                    .is_ok_and(|b| b.0)
+            })
+        })
 }
 
 /// The facts of a repository without commits: no base tip, no branches, nothing counted.
@@ -337,6 +364,7 @@ impl TreeWorker {
         }
     }
 
+    /// The branch's facts with the tree-level ones filled in, and why they could not be.
     fn tree_facts(
         &mut self,
         graph: &CommitGraph,
@@ -344,22 +372,34 @@ impl TreeWorker {
         base_tip: ObjectId,
         base_tree: ObjectId,
         cache: Option<&FactsCache>,
-    ) -> Result<BranchFacts, BranchError> {
+        partial_clone: bool,
+    ) -> (BranchFacts, Option<BranchError>) {
         let key = FactsCache::key(walked.tip, base_tip, self.options);
         if let Some(hit) = cache.and_then(|c| c.get(&key)) {
             let mut facts = walked.facts;
             hit.apply(&mut facts);
-            return Ok(facts);
+            return (facts, None);
         }
-        let computed = self
-            .compute(graph, &walked, base_tree)
-            .map_err(|e| walked.fail(e))?;
-        if let Some(cache) = cache {
-            cache.put(key, computed.clone());
+        match self.compute(graph, &walked, base_tree) {
+            Ok(computed) => {
+                if let Some(cache) = cache {
+                    cache.put(key, computed.clone());
+                }
+                let mut facts = walked.facts;
+                computed.apply(&mut facts);
+                (facts, None)
+            }
+            Err(e) => {
+                let hint = if partial_clone {
+                    " (this is a partial clone: objects it has not fetched cannot be read)"
+                } else {
+                    ""
+                };
+                let error =
+                    walked.fail(format!("no diffstat, squash or conflict facts: {e}{hint}"));
+                (walked.facts, Some(error))
+            }
         }
-        let mut facts = walked.facts;
-        computed.apply(&mut facts);
-        Ok(facts)
     }
 
     fn compute(
