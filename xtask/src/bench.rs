@@ -22,6 +22,8 @@ pub struct BenchSpec {
     pub dir: PathBuf,
     /// Workers for Trellis and for the git CLI loop.
     pub jobs: usize,
+    /// Stop after the ahead/behind comparison (a quick run).
+    pub ahead_behind_only: bool,
 }
 
 /// git's answers for one branch.
@@ -93,7 +95,16 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
         let (git_time, git_lines) = match &git_result {
             Some((g, time, lines)) if *g == graph => (*time, lines.clone()),
             _ => {
-                let (time, lines) = best_of(3, || git_ahead_behind(&repo))?;
+                let (time, out) = best_of(3, || {
+                    let mut cmd = git_cmd(&repo);
+                    cmd.args([
+                        "for-each-ref",
+                        "--format=%(refname:short) %(ahead-behind:main)",
+                        "refs/heads",
+                    ]);
+                    cmd
+                })?;
+                let lines = git_ahead_behind(out)?;
                 git_result = Some((graph, time, lines.clone()));
                 (time, lines)
             }
@@ -103,22 +114,20 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
             let _ = std::fs::remove_dir_all(dir);
             trellis_json(spec, &repo, &flags, cache)?;
         }
-        let (trellis_time, trellis_lines) = best_of(3, || {
-            let report = trellis_json(spec, &repo, &flags, cache)?;
-            let mut lines: Vec<String> = branches_of(&report)?
-                .iter()
-                .map(|b| {
-                    format!(
-                        "{} {} {}",
-                        b["name"].as_str().unwrap_or(""),
-                        b["ahead"],
-                        b["behind"]
-                    )
-                })
-                .collect();
-            lines.sort();
-            Ok(lines)
-        })?;
+        let (trellis_time, out) = best_of(3, || trellis_cmd(spec, &repo, &flags, cache))?;
+        let report = check(out, "trellis scan")?;
+        let mut trellis_lines: Vec<String> = branches_of(&report)?
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} {}",
+                    b["name"].as_str().unwrap_or(""),
+                    b["ahead"],
+                    b["behind"]
+                )
+            })
+            .collect();
+        trellis_lines.sort();
         let identical = git_lines == trellis_lines;
         println!(
             "{:<24} git for-each-ref {:>9.1} ms | trellis {:>7.1} ms | {:>6.1}x faster | output {}",
@@ -138,6 +147,9 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
         );
     }
 
+    if spec.ahead_behind_only {
+        return Ok(());
+    }
     // The rest runs with the commit-graph, as git maintenance leaves repositories.
     set_commit_graph(&repo, true)?;
     println!(
@@ -264,14 +276,19 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn best_of<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Duration, T)> {
-    let mut best: Option<(Duration, T)> = None;
+/// Runs the command `n` times; returns the shortest wall time (of the process alone, not of
+/// reading its output) and the output of that run.
+fn best_of(n: usize, mut command: impl FnMut() -> Command) -> Result<(Duration, Output)> {
+    let mut best: Option<(Duration, Output)> = None;
     for _ in 0..n {
+        let mut cmd = command();
         let started = Instant::now();
-        let value = f()?;
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
         let took = started.elapsed();
         if best.as_ref().is_none_or(|(b, _)| took < *b) {
-            best = Some((took, value));
+            best = Some((took, out));
         }
     }
     best.context("no run")
@@ -309,18 +326,16 @@ fn git_out(repo: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// `git for-each-ref --format='%(ahead-behind:main)'` over every branch but main, as sorted
-/// "name ahead behind" lines.
-fn git_ahead_behind(repo: &Path) -> Result<Vec<String>> {
-    let out = git_out(
-        repo,
-        &[
-            "for-each-ref",
-            "--format=%(refname:short) %(ahead-behind:main)",
-            "refs/heads",
-        ],
-    )?;
-    let mut lines: Vec<String> = out
+/// The output of `git for-each-ref --format='%(refname:short) %(ahead-behind:main)'` as sorted
+/// "name ahead behind" lines, without main.
+fn git_ahead_behind(out: Output) -> Result<Vec<String>> {
+    if !out.status.success() {
+        bail!(
+            "git for-each-ref failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.starts_with("main "))
         .map(|l| {

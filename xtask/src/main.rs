@@ -4,7 +4,7 @@
 //! scans it and this checkout with them — the README's run command.
 //! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
 //! generates a deterministic test repository (see `xtask::fixture`).
-//! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]`:
+//! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use xtask::bench::BenchSpec;
 use xtask::fixture::{FixtureSpec, generate};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +49,7 @@ fn main() -> Result<()> {
                 trellis: root.join("target").join("release").join("trellis"),
                 dir: root.join("target").join("bench"),
                 jobs: 2,
+                ahead_behind_only: false,
             };
             let mut rest = Vec::new();
             let mut it = args[1..].iter();
@@ -59,6 +60,7 @@ fn main() -> Result<()> {
                         bench.trellis = it.next().context("--trellis needs a value")?.into()
                     }
                     "--dir" => bench.dir = it.next().context("--dir needs a value")?.into(),
+                    "--ahead-behind-only" => bench.ahead_behind_only = true,
                     _ => rest.push(arg.clone()),
                 }
             }
