@@ -498,6 +498,50 @@ fn conflict_shapes_match_git_merge_tree() {
 }
 
 #[test]
+fn squash_merges_are_exact_without_conflict_prediction_when_the_base_moved_on() {
+    let mut r = Repo::new();
+    let lines = |edits: &[(usize, &str)]| -> String {
+        (0..60)
+            .map(|i| {
+                edits
+                    .iter()
+                    .find(|(at, _)| *at == i)
+                    .map_or(format!("line {i}\n"), |(_, text)| format!("{text}\n"))
+            })
+            .collect()
+    };
+    r.commit_file("f.txt", &lines(&[]), "start");
+    let branch = |r: &mut Repo, name: &str, edits: &[(usize, &str)]| {
+        r.git(&["checkout", "-q", "-b", name, "main"]);
+        r.commit_file("f.txt", &lines(edits), name);
+        r.git(&["checkout", "-q", "main"]);
+    };
+    branch(&mut r, "topic", &[(1, "topic")]);
+    branch(&mut r, "unmerged", &[(10, "unmerged")]);
+    branch(&mut r, "clashing", &[(50, "clashing")]);
+    // main takes topic as a squash commit, then moves on in the same file.
+    r.commit_file("f.txt", &lines(&[(1, "topic")]), "squash topic");
+    r.commit_file("f.txt", &lines(&[(1, "topic"), (50, "later")]), "later");
+
+    let path = r.path().to_str().expect("utf-8 path");
+    let main_tree = r.git(&["rev-parse", "main^{tree}"]);
+    for flags in [&["--no-conflicts"][..], &["--conflicts"][..]] {
+        let mut args = vec![path, "--no-cache"];
+        args.extend_from_slice(flags);
+        let facts = branches(&scan_json(&args));
+        for name in ["topic", "unmerged", "clashing"] {
+            let (tree, conflicts) = merge_tree(r.path(), "main", name);
+            let git_says = conflicts.is_none() && tree == main_tree;
+            assert_eq!(
+                facts[name]["squash_merged"], git_says,
+                "{name} with {flags:?}"
+            );
+        }
+        assert_eq!(facts["topic"]["squash_merged"], true, "{flags:?}");
+    }
+}
+
+#[test]
 fn optional_facts_follow_flags_and_config() {
     let r = conflict_repo();
     let path = r.path().to_str().expect("utf-8 path");

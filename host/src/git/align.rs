@@ -15,7 +15,7 @@ use super::diffstat::diffstat;
 use super::facts::{BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats};
 use super::graph::{CommitGraph, ParentSource, tip_info};
 use super::open::{BranchRef, OpenedRepo};
-use super::squash::is_squash_merged;
+use super::squash::may_be_squash_merged;
 use super::walk::Walker;
 
 /// Which optional facts to compute; part of the facts cache key.
@@ -432,11 +432,19 @@ impl TreeWorker {
         if options.diffstat {
             out.diffstat = Some(diffstat(repo, &branch)?);
         }
-        // Squash-merged means merging changes nothing. Without conflict prediction, branches
-        // whose changed files are identical at the base tip are candidates, confirmed by a
-        // merge (a base-side rename of a path the branch deleted is a conflict, not a no-op);
-        // with it, every merge answers exactly (also base files that moved on since).
-        let squash_candidate = options.squash && is_squash_merged(repo, &branch, base_tree)?;
+        // Squash-merged means merging changes nothing, which only a merge answers; without
+        // conflict prediction, merges run only for branches a cheap check cannot rule out
+        // (with several merge bases the check's ancestor is not the merge's, so always).
+        let squash_candidate = options.squash
+            && !options.conflicts
+            && (walked.merge_bases.len() > 1 || {
+                let merger = self
+                    .merger
+                    .get_or_insert_with(|| Merger::new(&self.repo))
+                    .as_mut()
+                    .map_err(|e| e.clone())?;
+                may_be_squash_merged(&self.repo, merger, &branch, base_tree)?
+            });
         let branch_is_empty = branch.is_empty();
         if options.conflicts || squash_candidate {
             let (ancestor, branch) = if walked.merge_bases.len() == 1 {

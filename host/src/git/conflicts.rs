@@ -127,6 +127,50 @@ impl Merger {
     }
 }
 
+impl Merger {
+    /// Whether the three-way content merge of one file (ancestor, current = base, other =
+    /// branch) is clean and leaves the current version as it is.
+    pub fn keeps_current(
+        &mut self,
+        repo: &gix::Repository,
+        path: &BStr,
+        [ancestor, current, other]: [FileEntry; 3],
+    ) -> Result<bool, String> {
+        use merge::blob::ResourceKind;
+        let fail = |e: gix::Error| format!("cannot merge {path}: {e}");
+        for (entry, kind) in [
+            (ancestor, ResourceKind::CommonAncestorOrBase),
+            (current, ResourceKind::CurrentOrOurs),
+            (other, ResourceKind::OtherOrTheirs),
+        ] {
+            self.blob_merge
+                .set_resource(entry.id, entry.mode.kind(), path, kind, &repo.objects)
+                .map_err(fail)?;
+        }
+        let prep = self
+            .blob_merge
+            .prepare_merge(&repo.objects, self.options.blob_merge)
+            .map_err(fail)?;
+        let mut out = Vec::new();
+        let (pick, resolution) = prep
+            .merge(
+                &mut out,
+                Default::default(),
+                &self.options.blob_merge_command_ctx,
+            )
+            .map_err(fail)?;
+        if resolution == merge::blob::Resolution::Conflict {
+            return Ok(false);
+        }
+        let merged = match prep.buffer_by_pick(pick) {
+            Ok(Some(data)) => data,
+            Ok(None) => &out[..],
+            Err(()) => return Ok(false),
+        };
+        Ok(prep.current.data.as_slice() == Some(merged))
+    }
+}
+
 /// The paths worth merging, or `None` when the two sides cannot interact.
 fn relevant_paths(base: &[Change], branch: &[Change]) -> Option<BTreeSet<BString>> {
     let branch_paths: HashSet<&BStr> = branch.iter().map(|c| c.path.as_bstr()).collect();

@@ -1,16 +1,22 @@
 //! Squash- and rebase-merge detection: a branch is squash-merged when merging it into the base
-//! would change nothing, i.e. every path it changed since the merge base already has, at the
-//! base tip, exactly the content (and mode) the branch gives it.
+//! would change nothing. Only a merge answers that exactly; this module rules out, cheaply, the
+//! branches for which a merge cannot come out unchanged.
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use super::changes::Change;
+use super::changes::{Change, FileEntry};
+use super::conflicts::Merger;
 
-/// Whether the branch whose changes since the merge base are `changes` is already contained
-/// in the base tree `base_tree`. A branch without net changes is not squash-merged.
-pub fn is_squash_merged(
+/// Whether merging the branch whose changes since the merge base are `changes` could leave the
+/// base tree `base_tree` unchanged. It cannot when the branch has no changes; when the base
+/// still has the merge base's version of a path the branch changed (the merge would take the
+/// branch's version there); or when a file both sides modified in place does not merge cleanly
+/// into the base's version (rename detection never touches a path present on all three sides).
+/// Otherwise a full merge decides.
+pub fn may_be_squash_merged(
     repo: &gix::Repository,
+    merger: &mut Merger,
     changes: &[Change],
     base_tree: ObjectId,
 ) -> Result<bool, String> {
@@ -27,8 +33,18 @@ pub fn is_squash_merged(
         let at_base = entry
             .filter(|e| !e.mode().is_tree())
             .map(|e| (e.mode(), e.object_id()));
-        if at_base != change.new.map(|n| (n.mode, n.id)) {
+        if at_base == change.old.map(|o| (o.mode, o.id)) {
             return Ok(false);
+        }
+        if at_base == change.new.map(|n| (n.mode, n.id)) {
+            continue;
+        }
+        if let (Some(old), Some(new), Some((mode, id))) = (change.old, change.new, at_base) {
+            let current = FileEntry { mode, id };
+            let blobs = [old, current, new].iter().all(|e| e.mode.is_blob());
+            if blobs && !merger.keeps_current(repo, change.path.as_ref(), [old, current, new])? {
+                return Ok(false);
+            }
         }
     }
     Ok(true)
