@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::GitError;
 use super::cache::{CachedFacts, FactsCache};
-use super::changes::{Change, TreeDiffer, tree_of};
-use super::conflicts::Merger;
+use super::changes::{TreeDiffer, tree_of};
+use super::conflicts::{BaseChanges, Merger};
 use super::diffstat::diffstat;
 use super::facts::{BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats};
 use super::graph::{CommitGraph, ParentSource, tip_info};
@@ -342,7 +342,7 @@ struct TreeWorker {
     differ: TreeDiffer,
     merger: Option<Result<Merger, String>>,
     /// The base-side changes of the last ancestor tree seen.
-    base_side: Option<(ObjectId, Vec<Change>)>,
+    base_side: Option<(ObjectId, BaseChanges)>,
     /// The base's short name, as git's merge labels it.
     base_name: String,
 }
@@ -454,16 +454,18 @@ impl TreeWorker {
                 let branch = self.differ.changes(&self.repo, ancestor, tip_tree)?;
                 (ancestor, branch)
             };
-            if self.base_side.as_ref().is_none_or(|(a, _)| *a != ancestor) {
-                let changes = self.differ.changes(&self.repo, ancestor, base_tree)?;
-                self.base_side = Some((ancestor, changes));
-            }
+            let base = match &mut self.base_side {
+                Some((a, base)) if *a == ancestor => base,
+                slot => {
+                    let changes = self.differ.changes(&self.repo, ancestor, base_tree)?;
+                    &slot.insert((ancestor, BaseChanges::new(changes))).1
+                }
+            };
             let merger = self
                 .merger
                 .get_or_insert_with(|| Merger::new(&self.repo))
                 .as_mut()
                 .map_err(|e| e.clone())?;
-            let base = self.base_side.as_ref().map_or(&[][..], |(_, c)| c);
             let prediction =
                 merger.predict(&self.repo, base, &branch, (&self.base_name, &walked.name));
             // Merged blobs and trees only live until the verdict is known.

@@ -48,7 +48,7 @@ impl Merger {
     pub fn predict(
         &mut self,
         repo: &gix::Repository,
-        base: &[Change],
+        base: &BaseChanges,
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, String> {
@@ -59,7 +59,7 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             });
         };
-        let trees = ReducedTrees::build(repo, base, branch, &paths)?;
+        let trees = ReducedTrees::build(repo, &base.changes, branch, &paths)?;
         let fail = |e: gix::Error| format!("merge failed: {e}");
         let outcome = merge::tree(
             &trees.ancestor,
@@ -171,33 +171,67 @@ impl Merger {
     }
 }
 
+/// The base's changes since an ancestor, sorted by path: computed once per ancestor and
+/// shared by every branch merged against it, so finding the base changes a branch touches
+/// costs binary searches per branch path rather than a pass over all base changes.
+pub struct BaseChanges {
+    changes: Vec<Change>,
+}
+
+impl BaseChanges {
+    /// Sorts `changes` by path.
+    pub fn new(mut changes: Vec<Change>) -> Self {
+        changes.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        BaseChanges { changes }
+    }
+
+    fn find(&self, path: &BStr) -> Option<usize> {
+        self.changes
+            .binary_search_by(|c| c.path.as_bstr().cmp(path))
+            .ok()
+    }
+
+    /// Indices of the changes to `path` itself, to a directory holding it (a file on the base
+    /// side where the branch has a directory) and below it (the other way round).
+    fn touching(&self, path: &BStr, out: &mut BTreeSet<usize>) {
+        out.extend(self.find(path));
+        for dir in parents(path) {
+            out.extend(self.find(dir));
+        }
+        // Paths under `path/` are one run in byte order.
+        let mut prefix = BString::from(path);
+        prefix.push(b'/');
+        let start = self.changes.partition_point(|c| c.path < prefix);
+        out.extend(
+            (start..self.changes.len()).take_while(|&i| self.changes[i].path.starts_with(&prefix)),
+        );
+    }
+}
+
 /// The paths worth merging, or `None` when the two sides cannot interact.
-fn relevant_paths(base: &[Change], branch: &[Change]) -> Option<BTreeSet<BString>> {
-    let branch_paths: HashSet<&BStr> = branch.iter().map(|c| c.path.as_bstr()).collect();
-    let branch_dirs: HashSet<&BStr> = branch
-        .iter()
-        .flat_map(|c| parents(c.path.as_bstr()))
-        .collect();
-    let touches = |c: &Change| {
-        branch_paths.contains(c.path.as_bstr())
-            || branch_dirs.contains(c.path.as_bstr())
-            || parents(c.path.as_bstr()).any(|d| branch_paths.contains(d))
-    };
-    let touching: Vec<&Change> = base.iter().filter(|c| touches(c)).collect();
-    if touching.is_empty() {
+fn relevant_paths(base: &BaseChanges, branch: &[Change]) -> Option<BTreeSet<BString>> {
+    let mut touched = BTreeSet::new();
+    for change in branch {
+        base.touching(change.path.as_bstr(), &mut touched);
+    }
+    if touched.is_empty() {
         return None;
     }
+    let base_changes = &base.changes;
+    let touching: Vec<&Change> = touched.iter().map(|&i| &base_changes[i]).collect();
+    let branch_paths: HashSet<&BStr> = branch.iter().map(|c| c.path.as_bstr()).collect();
     let mut paths: BTreeSet<BString> = branch.iter().map(|c| c.path.clone()).collect();
     paths.extend(touching.iter().map(|c| c.path.clone()));
     // A base-side deletion of a path the branch changed may be a rename carrying that change.
     if touching.iter().any(|c| c.new.is_none()) {
-        let untouched_deleted: HashSet<ObjectId> = base
+        let untouched_deleted: HashSet<ObjectId> = base_changes
             .iter()
             .filter(|c| c.new.is_none() && !branch_paths.contains(c.path.as_bstr()))
             .filter_map(|c| c.old.map(|o| o.id))
             .collect();
         paths.extend(
-            base.iter()
+            base_changes
+                .iter()
                 .filter(|c| c.old.is_none())
                 .filter(|c| c.new.is_some_and(|n| !untouched_deleted.contains(&n.id)))
                 .map(|c| c.path.clone()),
@@ -308,4 +342,39 @@ pub struct MergePrediction {
     /// The merge is clean and its result is the base tree: the branch is squash- or
     /// rebase-merged (or has no net changes).
     pub changes_nothing: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str) -> Change {
+        Change {
+            path: path.into(),
+            old: None,
+            new: None,
+        }
+    }
+
+    #[test]
+    fn base_changes_touching_a_path_are_found_by_path_parent_and_prefix() {
+        let base = BaseChanges::new(
+            ["b", "a/c/d", "a-b", "a", "a/b", "a0", "ab/x"]
+                .into_iter()
+                .map(change)
+                .collect(),
+        );
+        let touching = |path: &str| -> Vec<String> {
+            let mut out = BTreeSet::new();
+            base.touching(path.into(), &mut out);
+            out.into_iter()
+                .map(|i| base.changes[i].path.to_string())
+                .collect()
+        };
+        assert_eq!(touching("a"), ["a", "a/b", "a/c/d"]);
+        assert_eq!(touching("a/b/x"), ["a", "a/b"]);
+        assert_eq!(touching("a/c"), ["a", "a/c/d"]);
+        assert_eq!(touching("ab"), ["ab/x"]);
+        assert!(touching("c").is_empty());
+    }
 }
