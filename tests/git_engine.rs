@@ -398,7 +398,20 @@ fn conflict_repo() -> Repo {
     r.commit_file("moved.txt", &lines, "moved");
     r.commit_file("edited.txt", &lines, "edited");
     r.commit_file("dir/inner.txt", "inner\n", "dir");
+    for (file, text) in [
+        ("src/app/a.txt", "alpha\n"),
+        ("src/app/b.txt", "beta\n"),
+        ("src/app/sub/c.txt", "gamma\n"),
+        ("docs/guide.txt", "guide\n"),
+        ("docs/faq.txt", "faq\n"),
+    ] {
+        r.commit_file(file, text, file);
+    }
     let root = r.git(&["rev-parse", "HEAD"]);
+    // Base side: move a whole directory, and add a file to one the branch `dir-move` moves.
+    r.git(&["mv", "src", "lib"]);
+    r.git(&["commit", "-qm", "move src to lib"]);
+    r.commit_file("docs/extra.txt", "extra\n", "main adds to docs");
 
     // Base side: rename moved.txt, edit edited.txt's first line, add same.txt and thing.
     r.git(&["mv", "moved.txt", "renamed.txt"]);
@@ -462,6 +475,17 @@ fn conflict_repo() -> Repo {
         r.git(&["rm", "-q", "dir/inner.txt"]);
         r.git(&["commit", "-qm", "delete a file"]);
     });
+    // Directory renames: git moves files added in a renamed directory (a conflict).
+    branch(&mut r, "dir-add", &|r| {
+        r.commit_file("src/app/new.txt", "new\n", "add in src/app");
+    });
+    branch(&mut r, "dir-add-deep", &|r| {
+        r.commit_file("src/app/sub/deep.txt", "deep\n", "add in src/app/sub");
+    });
+    branch(&mut r, "dir-move", &|r| {
+        r.git(&["mv", "docs", "manual"]);
+        r.git(&["commit", "-qm", "move docs to manual"]);
+    });
     // Criss-cross with a conflict on top.
     r.git(&["checkout", "-q", "-b", "cross", "main"]);
     let x1 = r.commit_file("cross.txt", "x1\n", "x1");
@@ -495,6 +519,17 @@ fn conflict_shapes_match_git_merge_tree() {
     assert_eq!(b["cross"]["merge_bases"].as_array().map(Vec::len), Some(2));
     assert_eq!(b["squashed"]["squash_merged"], true);
     assert_eq!(b["binary"]["diffstat"]["files_changed"], 2);
+    for (name, moved) in [
+        ("dir-add", "lib/app/new.txt"),
+        ("dir-add-deep", "lib/app/sub/deep.txt"),
+        ("dir-move", "manual/extra.txt"),
+    ] {
+        assert_eq!(
+            b[name]["conflicts"]["paths"],
+            serde_json::json!([moved]),
+            "{name}: directory rename"
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::GitError;
 use super::cache::{CachedFacts, FactsCache};
 use super::changes::{TreeDiffer, tree_of};
-use super::conflicts::{BaseChanges, Merger};
+use super::conflicts::{BaseChanges, MergeTrees, Merger};
 use super::diffstat::diffstat;
 use super::facts::{BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats};
 use super::graph::{CommitGraph, ParentSource, tip_info};
@@ -466,8 +466,18 @@ impl TreeWorker {
                 .get_or_insert_with(|| Merger::new(&self.repo))
                 .as_mut()
                 .map_err(|e| e.clone())?;
-            let prediction =
-                merger.predict(&self.repo, base, &branch, (&self.base_name, &walked.name));
+            let trees = MergeTrees {
+                ancestor,
+                base: base_tree,
+                branch: tip_tree,
+            };
+            let prediction = merger.predict(
+                &self.repo,
+                trees,
+                base,
+                &branch,
+                (&self.base_name, &walked.name),
+            );
             // Merged blobs and trees only live until the verdict is known.
             self.repo.objects.reset_object_memory();
             let prediction = prediction?;

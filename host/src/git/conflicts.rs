@@ -18,6 +18,8 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::merge::plumbing as merge;
 
 use super::changes::{Change, FileEntry};
+use super::dirrename;
+pub use super::dirrename::MergeTrees;
 use super::facts::ConflictPrediction;
 
 /// Per-thread state of merges: the diff and merge platforms are set up once and reused.
@@ -43,23 +45,49 @@ impl Merger {
         })
     }
 
-    /// Predicts merging a branch into the base, given both sides' changes since their
-    /// ancestor; also tells whether the merge would leave the base unchanged.
+    /// Predicts merging a branch into the base, given the three trees and both sides' changes
+    /// since their ancestor; also tells whether the merge would leave the base unchanged.
     pub fn predict(
         &mut self,
         repo: &gix::Repository,
+        trees: MergeTrees,
         base: &BaseChanges,
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, String> {
-        let Some(paths) = relevant_paths(base, branch) else {
+        let prediction = match relevant_paths(base, branch) {
+            Some(paths) => self.merge_reduced(repo, base, branch, &paths, labels)?,
             // Disjoint changes: the merge applies every branch change to the base.
-            return Ok(MergePrediction {
+            None => MergePrediction {
                 conflicts: ConflictPrediction::Clean,
                 changes_nothing: branch.is_empty(),
-            });
+            },
         };
-        let trees = ReducedTrees::build(repo, &base.changes, branch, &paths)?;
+        let moved = directory_moves(repo, trees, base, branch)?;
+        if moved.is_empty() {
+            return Ok(prediction);
+        }
+        let mut paths: BTreeSet<String> = match prediction.conflicts {
+            ConflictPrediction::Conflicts(paths) => paths.into_iter().collect(),
+            ConflictPrediction::Clean => BTreeSet::new(),
+        };
+        paths.extend(moved.iter().map(|p| p.to_str_lossy().into_owned()));
+        Ok(MergePrediction {
+            changes_nothing: false,
+            conflicts: ConflictPrediction::Conflicts(paths.into_iter().collect()),
+        })
+    }
+
+    /// Merges the reduced trees of `paths` with gix.
+    fn merge_reduced(
+        &mut self,
+        repo: &gix::Repository,
+        base: &BaseChanges,
+        branch: &[Change],
+        paths: &BTreeSet<BString>,
+        labels: (&str, &str),
+    ) -> Result<MergePrediction, String> {
+        let trees = ReducedTrees::build(repo, &base.changes, branch, paths)?;
         let fail = |e: gix::Error| format!("merge failed: {e}");
         let outcome = merge::tree(
             &trees.ancestor,
@@ -191,11 +219,22 @@ impl BaseChanges {
             .ok()
     }
 
+    /// Whether a change below directory `dir` satisfies `pred`.
+    fn any_below(&self, dir: &BStr, pred: impl Fn(&Change) -> bool) -> bool {
+        let mut prefix = BString::from(dir);
+        prefix.push(b'/');
+        let start = self.changes.partition_point(|c| c.path < prefix);
+        self.changes[start..]
+            .iter()
+            .take_while(|c| c.path.starts_with(&prefix))
+            .any(pred)
+    }
+
     /// Indices of the changes to `path` itself, to a directory holding it (a file on the base
     /// side where the branch has a directory) and below it (the other way round).
     fn touching(&self, path: &BStr, out: &mut BTreeSet<usize>) {
         out.extend(self.find(path));
-        for dir in parents(path) {
+        for dir in dirrename::parent_dirs(path) {
             out.extend(self.find(dir));
         }
         // Paths under `path/` are one run in byte order.
@@ -206,6 +245,61 @@ impl BaseChanges {
             (start..self.changes.len()).take_while(|&i| self.changes[i].path.starts_with(&prefix)),
         );
     }
+}
+
+/// Where git's directory rename detection moves files one side added into a directory the
+/// other side renamed (each such move is a conflict).
+fn directory_moves(
+    repo: &gix::Repository,
+    trees: MergeTrees,
+    base: &BaseChanges,
+    branch: &[Change],
+) -> Result<BTreeSet<BString>, String> {
+    // A directory rename needs a directory one side emptied by deleting (renaming) its files
+    // while the other side added a file in it.
+    let branch_added: Vec<&BStr> = branch
+        .iter()
+        .filter(|c| c.old.is_none())
+        .map(|c| c.path.as_bstr())
+        .collect();
+    let base_renamed: BTreeSet<BString> = branch_added
+        .iter()
+        .flat_map(|p| dirrename::parent_dirs(p))
+        .filter(|d| base.any_below(d, |c| c.new.is_none()))
+        .map(BString::from)
+        .collect();
+    let mut moved = dirrename::file_location_conflicts(
+        repo,
+        trees.ancestor,
+        trees.base,
+        &base.changes,
+        &branch_added,
+        &base_renamed,
+    )?;
+    let branch_renamed: BTreeSet<BString> = branch
+        .iter()
+        .filter(|c| c.new.is_none())
+        .flat_map(|c| dirrename::parent_dirs(c.path.as_bstr()))
+        .filter(|d| base.any_below(d, |c| c.old.is_none()))
+        .map(BString::from)
+        .collect();
+    if !branch_renamed.is_empty() {
+        let base_added: Vec<&BStr> = base
+            .changes
+            .iter()
+            .filter(|c| c.old.is_none())
+            .map(|c| c.path.as_bstr())
+            .collect();
+        moved.extend(dirrename::file_location_conflicts(
+            repo,
+            trees.ancestor,
+            trees.branch,
+            branch,
+            &base_added,
+            &branch_renamed,
+        )?);
+    }
+    Ok(moved)
 }
 
 /// The paths worth merging, or `None` when the two sides cannot interact.
@@ -238,14 +332,6 @@ fn relevant_paths(base: &BaseChanges, branch: &[Change]) -> Option<BTreeSet<BStr
         );
     }
     Some(paths)
-}
-
-/// The directories containing `path`, innermost last.
-fn parents(path: &BStr) -> impl Iterator<Item = &BStr> {
-    path.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'/')
-        .map(move |(i, _)| path[..i].as_bstr())
 }
 
 /// The name of the file keeping a directory of a reduced tree alive (a name valid in an
@@ -283,7 +369,7 @@ impl ReducedTrees {
         // each keeps it alive on all sides.
         let keep: BTreeSet<BString> = paths
             .iter()
-            .flat_map(|p| parents(p.as_bstr()))
+            .flat_map(|p| dirrename::parent_dirs(p.as_bstr()))
             .map(|dir| {
                 let mut keep = BString::from(dir);
                 keep.extend_from_slice(KEEP.as_bytes());

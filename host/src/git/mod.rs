@@ -10,6 +10,7 @@ mod changes;
 mod commitgraph;
 mod conflicts;
 mod diffstat;
+mod dirrename;
 mod error;
 pub mod facts;
 mod graph;
