@@ -399,19 +399,33 @@ fn conflict_repo() -> Repo {
     r.commit_file("edited.txt", &lines, "edited");
     r.commit_file("dir/inner.txt", "inner\n", "dir");
     for (file, text) in [
-        ("src/app/a.txt", "alpha\n"),
-        ("src/app/b.txt", "beta\n"),
-        ("src/app/sub/c.txt", "gamma\n"),
+        ("code/app/a.txt", "alpha\n"),
+        ("code/app/b.txt", "beta\n"),
+        ("code/app/sub/c.txt", "gamma\n"),
         ("docs/guide.txt", "guide\n"),
         ("docs/faq.txt", "faq\n"),
     ] {
         r.commit_file(file, text, file);
     }
+    // Lines that differ only in their first part: git's rename score (hashes of line ends)
+    // calls a rewrite of all of them a rename, a line diff does not.
+    let stamped = |path: &str| -> String {
+        (0..12)
+            .map(|i| format!("{path} line {i} version 0\n"))
+            .collect()
+    };
+    r.commit_file("src/d4/f8292.txt", &stamped("src/d4/f8292.txt"), "stamped");
     let root = r.git(&["rev-parse", "HEAD"]);
     // Base side: move a whole directory, and add a file to one the branch `dir-move` moves.
-    r.git(&["mv", "src", "lib"]);
-    r.git(&["commit", "-qm", "move src to lib"]);
+    r.git(&["mv", "code", "lib"]);
+    r.git(&["commit", "-qm", "move code to lib"]);
     r.commit_file("docs/extra.txt", "extra\n", "main adds to docs");
+    r.git(&["rm", "-q", "src/d4/f8292.txt"]);
+    r.commit_file(
+        "src/d29/f10463.txt",
+        &stamped("src/d29/f10463.txt"),
+        "main renames and rewrites the stamped file",
+    );
 
     // Base side: rename moved.txt, edit edited.txt's first line, add same.txt and thing.
     r.git(&["mv", "moved.txt", "renamed.txt"]);
@@ -477,14 +491,18 @@ fn conflict_repo() -> Repo {
     });
     // Directory renames: git moves files added in a renamed directory (a conflict).
     branch(&mut r, "dir-add", &|r| {
-        r.commit_file("src/app/new.txt", "new\n", "add in src/app");
+        r.commit_file("code/app/new.txt", "new\n", "add in code/app");
     });
     branch(&mut r, "dir-add-deep", &|r| {
-        r.commit_file("src/app/sub/deep.txt", "deep\n", "add in src/app/sub");
+        r.commit_file("code/app/sub/deep.txt", "deep\n", "add in code/app/sub");
     });
     branch(&mut r, "dir-move", &|r| {
         r.git(&["mv", "docs", "manual"]);
         r.git(&["commit", "-qm", "move docs to manual"]);
+    });
+    branch(&mut r, "split-rename", &|r| {
+        r.git(&["mv", "src/d4/f8292.txt", "renamed.txt"]);
+        r.git(&["commit", "-qm", "rename the stamped file"]);
     });
     // Criss-cross with a conflict on top.
     r.git(&["checkout", "-q", "-b", "cross", "main"]);
@@ -519,6 +537,11 @@ fn conflict_shapes_match_git_merge_tree() {
     assert_eq!(b["cross"]["merge_bases"].as_array().map(Vec::len), Some(2));
     assert_eq!(b["squashed"]["squash_merged"], true);
     assert_eq!(b["binary"]["diffstat"]["files_changed"], 2);
+    assert_eq!(
+        b["split-rename"]["conflicts"]["paths"],
+        serde_json::json!(["renamed.txt", "src/d29/f10463.txt", "src/d4/f8292.txt"]),
+        "rename/rename (1 to 2) by git's similarity"
+    );
     for (name, moved) in [
         ("dir-add", "lib/app/new.txt"),
         ("dir-add-deep", "lib/app/sub/deep.txt"),

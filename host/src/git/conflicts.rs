@@ -18,9 +18,9 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::merge::plumbing as merge;
 
 use super::changes::{Change, FileEntry};
-use super::dirrename;
-pub use super::dirrename::MergeTrees;
 use super::facts::ConflictPrediction;
+use super::renames;
+pub use super::renames::MergeTrees;
 
 /// Per-thread state of merges: the diff and merge platforms are set up once and reused.
 pub struct Merger {
@@ -63,15 +63,32 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             },
         };
-        let moved = directory_moves(repo, trees, base, branch)?;
-        if moved.is_empty() {
+        let mut git_only = directory_moves(repo, trees, base, branch)?;
+        // A path both sides deleted may be a rename to different places on each side.
+        let both_deleted: Vec<&Change> = branch
+            .iter()
+            .filter(|c| c.new.is_none())
+            .filter(|c| {
+                base.find(c.path.as_bstr())
+                    .is_some_and(|i| base.changes[i].new.is_none())
+            })
+            .collect();
+        if !both_deleted.is_empty() {
+            git_only.extend(renames::split_renames(
+                repo,
+                &base.changes,
+                branch,
+                &both_deleted,
+            )?);
+        }
+        if git_only.is_empty() {
             return Ok(prediction);
         }
         let mut paths: BTreeSet<String> = match prediction.conflicts {
             ConflictPrediction::Conflicts(paths) => paths.into_iter().collect(),
             ConflictPrediction::Clean => BTreeSet::new(),
         };
-        paths.extend(moved.iter().map(|p| p.to_str_lossy().into_owned()));
+        paths.extend(git_only.iter().map(|p| p.to_str_lossy().into_owned()));
         Ok(MergePrediction {
             changes_nothing: false,
             conflicts: ConflictPrediction::Conflicts(paths.into_iter().collect()),
@@ -234,7 +251,7 @@ impl BaseChanges {
     /// side where the branch has a directory) and below it (the other way round).
     fn touching(&self, path: &BStr, out: &mut BTreeSet<usize>) {
         out.extend(self.find(path));
-        for dir in dirrename::parent_dirs(path) {
+        for dir in renames::parent_dirs(path) {
             out.extend(self.find(dir));
         }
         // Paths under `path/` are one run in byte order.
@@ -264,11 +281,11 @@ fn directory_moves(
         .collect();
     let base_renamed: BTreeSet<BString> = branch_added
         .iter()
-        .flat_map(|p| dirrename::parent_dirs(p))
+        .flat_map(|p| renames::parent_dirs(p))
         .filter(|d| base.any_below(d, |c| c.new.is_none()))
         .map(BString::from)
         .collect();
-    let mut moved = dirrename::file_location_conflicts(
+    let mut moved = renames::file_location_conflicts(
         repo,
         trees.ancestor,
         trees.base,
@@ -279,7 +296,7 @@ fn directory_moves(
     let branch_renamed: BTreeSet<BString> = branch
         .iter()
         .filter(|c| c.new.is_none())
-        .flat_map(|c| dirrename::parent_dirs(c.path.as_bstr()))
+        .flat_map(|c| renames::parent_dirs(c.path.as_bstr()))
         .filter(|d| base.any_below(d, |c| c.old.is_none()))
         .map(BString::from)
         .collect();
@@ -290,7 +307,7 @@ fn directory_moves(
             .filter(|c| c.old.is_none())
             .map(|c| c.path.as_bstr())
             .collect();
-        moved.extend(dirrename::file_location_conflicts(
+        moved.extend(renames::file_location_conflicts(
             repo,
             trees.ancestor,
             trees.branch,
@@ -369,7 +386,7 @@ impl ReducedTrees {
         // each keeps it alive on all sides.
         let keep: BTreeSet<BString> = paths
             .iter()
-            .flat_map(|p| dirrename::parent_dirs(p.as_bstr()))
+            .flat_map(|p| renames::parent_dirs(p.as_bstr()))
             .map(|dir| {
                 let mut keep = BString::from(dir);
                 keep.extend_from_slice(KEEP.as_bytes());

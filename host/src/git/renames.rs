@@ -1,11 +1,14 @@
-//! Directory renames as git's merge-ort sees them (`merge.directoryRenames = conflict`, its
-//! default): when one side removed a directory and renamed its files into another, a file the
-//! other side added inside the old directory moves to the new one, and git reports that move as
-//! a conflict (`CONFLICT (file location)`) at the new path. gix's tree merge does not detect
-//! directory renames, so conflict prediction adds these paths itself.
+//! Renames as git's merge-ort sees them, where gix's tree merge sees them differently.
+//!
+//! Directory renames (`merge.directoryRenames = conflict`, git's default): when one side
+//! removed a directory and renamed its files into another, a file the other side added inside
+//! the old directory moves to the new one, and git reports that move as a conflict
+//! (`CONFLICT (file location)`) at the new path. gix's tree merge does not detect directory
+//! renames, so conflict prediction adds these paths itself.
 //!
 //! File renames are paired the way git pairs them: exact matches first, then git's similarity
-//! estimate (`diffcore-delta`'s span hashes) of at least 50%, best score first.
+//! estimate (`diffcore-delta`'s span hashes) of at least 50%, best score first. The same
+//! estimate finds the rename/rename (1 to 2) conflicts gix's line-diff similarity misses.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -121,6 +124,71 @@ pub fn file_location_conflicts(
         moved.insert(new_path);
     }
     Ok(moved)
+}
+
+/// What git reports for a rename/rename (1 to 2) of each path in `sources`, which both sides
+/// deleted: when git's similarity pairs it with a different new path on each side, the source
+/// and both destinations. gix pairs renames by a line diff instead, and can miss such a pair.
+pub fn split_renames(
+    repo: &gix::Repository,
+    base: &[Change],
+    branch: &[Change],
+    sources: &[&Change],
+) -> Result<BTreeSet<BString>, String> {
+    let mut out = BTreeSet::new();
+    for source in sources {
+        let Some(old) = source.old.filter(|o| o.mode.is_blob()) else {
+            continue;
+        };
+        let (Some(to_base), Some(to_branch)) = (
+            rename_destination(repo, old.id, base)?,
+            rename_destination(repo, old.id, branch)?,
+        ) else {
+            continue;
+        };
+        if to_base != to_branch {
+            out.extend([source.path.clone(), to_base, to_branch]);
+        }
+    }
+    Ok(out)
+}
+
+/// Where `changes` renamed the blob `id` to by git's rules: an addition of the same blob, else
+/// the most similar addition scoring at least 50% — leaving out additions that are exact
+/// renames of other deleted files, which git pairs first.
+fn rename_destination(
+    repo: &gix::Repository,
+    id: ObjectId,
+    changes: &[Change],
+) -> Result<Option<BString>, String> {
+    let additions = || {
+        changes
+            .iter()
+            .filter(|c| c.old.is_none())
+            .filter_map(|c| c.new.filter(|n| n.mode.is_blob()).map(|n| (c, n.id)))
+    };
+    if let Some((c, _)) = additions().find(|(_, new)| *new == id) {
+        return Ok(Some(c.path.clone()));
+    }
+    let deleted: std::collections::HashSet<ObjectId> = changes
+        .iter()
+        .filter(|c| c.new.is_none())
+        .filter_map(|c| c.old.map(|o| o.id))
+        .collect();
+    let blob = |id: ObjectId| -> Result<Vec<u8>, String> {
+        repo.find_blob(id)
+            .map(|mut b| b.take_data())
+            .map_err(|e| format!("cannot read blob {id}: {e}"))
+    };
+    let source = blob(id)?;
+    let mut best: Option<(u64, &Change)> = None;
+    for (change, new) in additions().filter(|(_, new)| !deleted.contains(new)) {
+        let score = similarity(&source, &blob(new)?);
+        if score >= MIN_SCORE && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, change));
+        }
+    }
+    Ok(best.map(|(_, c)| c.path.clone()))
 }
 
 /// The file renames among `changes` whose source passes `source`: exact ones first, then git's
@@ -296,5 +364,27 @@ mod tests {
         assert_eq!(basename(b"a/b".as_bstr()), "b");
         let dirs: Vec<&BStr> = parent_dirs(b"a/b/c".as_bstr()).collect();
         assert_eq!(dirs, ["a", "a/b"]);
+    }
+}
+
+#[cfg(test)]
+mod git_scores {
+    use super::*;
+
+    fn stamped(path: &str) -> Vec<u8> {
+        (0..12)
+            .map(|i| format!("{path} line {i} version 0\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn scores_match_what_git_diff_reports() {
+        // `git diff -M` calls this a 62% rename ...
+        let score = similarity(&stamped("src/d4/f8292.txt"), &stamped("src/d29/f10463.txt"));
+        assert_eq!(score * 100 / MAX_SCORE, 62, "{score}");
+        // ... and this no rename at all.
+        let score = similarity(&stamped("notes/list.txt"), &stamped("archive/old-list.txt"));
+        assert!(score < MIN_SCORE, "{score}");
     }
 }
