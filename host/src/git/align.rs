@@ -213,6 +213,16 @@ fn is_partial_clone(repo: &gix::Repository) -> bool {
         })
 }
 
+/// A worker's merger, set up on first use (a failed setup is kept and reported each time).
+fn merger<'m>(
+    slot: &'m mut Option<Result<Merger, String>>,
+    repo: &gix::Repository,
+) -> Result<&'m mut Merger, String> {
+    slot.get_or_insert_with(|| Merger::new(repo))
+        .as_mut()
+        .map_err(|e| e.clone())
+}
+
 /// The facts of a repository without commits: no base tip, no branches, nothing counted.
 pub fn empty_repo_facts(path: &std::path::Path, head: Option<&str>, bare: bool) -> RepoFacts {
     let base = head.unwrap_or_default().to_string();
@@ -438,11 +448,7 @@ impl TreeWorker {
         let squash_candidate = options.squash
             && !options.conflicts
             && (walked.merge_bases.len() > 1 || {
-                let merger = self
-                    .merger
-                    .get_or_insert_with(|| Merger::new(&self.repo))
-                    .as_mut()
-                    .map_err(|e| e.clone())?;
+                let merger = merger(&mut self.merger, &self.repo)?;
                 may_be_squash_merged(&self.repo, merger, &branch, base_tree)?
             });
         let branch_is_empty = branch.is_empty();
@@ -461,11 +467,7 @@ impl TreeWorker {
                     &slot.insert((ancestor, BaseChanges::new(changes))).1
                 }
             };
-            let merger = self
-                .merger
-                .get_or_insert_with(|| Merger::new(&self.repo))
-                .as_mut()
-                .map_err(|e| e.clone())?;
+            let merger = merger(&mut self.merger, &self.repo)?;
             let trees = MergeTrees {
                 ancestor,
                 base: base_tree,

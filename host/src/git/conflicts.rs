@@ -238,13 +238,19 @@ impl BaseChanges {
 
     /// Whether a change below directory `dir` satisfies `pred`.
     fn any_below(&self, dir: &BStr, pred: impl Fn(&Change) -> bool) -> bool {
+        self.changes[self.below(dir)].iter().any(pred)
+    }
+
+    /// The indices of the changes under `dir/`: one run in byte order.
+    fn below(&self, dir: &BStr) -> std::ops::Range<usize> {
         let mut prefix = BString::from(dir);
         prefix.push(b'/');
         let start = self.changes.partition_point(|c| c.path < prefix);
-        self.changes[start..]
+        let len = self.changes[start..]
             .iter()
             .take_while(|c| c.path.starts_with(&prefix))
-            .any(pred)
+            .count();
+        start..start + len
     }
 
     /// Indices of the changes to `path` itself, to a directory holding it (a file on the base
@@ -254,13 +260,7 @@ impl BaseChanges {
         for dir in renames::parent_dirs(path) {
             out.extend(self.find(dir));
         }
-        // Paths under `path/` are one run in byte order.
-        let mut prefix = BString::from(path);
-        prefix.push(b'/');
-        let start = self.changes.partition_point(|c| c.path < prefix);
-        out.extend(
-            (start..self.changes.len()).take_while(|&i| self.changes[i].path.starts_with(&prefix)),
-        );
+        out.extend(self.below(path));
     }
 }
 

@@ -65,7 +65,8 @@ fn content<'a>(
         .map_err(|e| format!("cannot read blob {}: {e}", entry.id))
 }
 
-fn is_binary(data: &[u8]) -> bool {
+/// Whether git treats `data` as binary (a NUL byte among the first 8000 bytes).
+pub fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(BINARY_PROBE)].contains(&0)
 }
 

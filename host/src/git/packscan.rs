@@ -205,20 +205,13 @@ fn rewrites_parents(repo: &gix::Repository) -> bool {
     }
 }
 
-/// Why a pack could not be read.
-#[derive(Debug, thiserror::Error)]
-enum ScanError {
-    #[error("cannot open the pack: {0}")]
-    Open(String),
-}
-
 /// The commits of the pack indexed by `idx`, from the cache or by scanning the pack.
 fn read_pack(
     idx: &Path,
     hash: gix::hash::Kind,
     cache_dir: Option<&Path>,
-) -> Result<PackCommits, ScanError> {
-    let bundle = pack::Bundle::at(idx, hash).map_err(|e| ScanError::Open(e.to_string()))?;
+) -> Result<PackCommits, String> {
+    let bundle = pack::Bundle::at(idx, hash).map_err(|e| format!("cannot open the pack: {e}"))?;
     let cache_file = cache_dir.map(|d| d.join(format!("{}.bin", bundle.pack.checksum())));
     if let Some(cached) = cache_file.as_deref().and_then(|f| read_cache(f, hash)) {
         return Ok(cached);

@@ -16,6 +16,7 @@ use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 
 use super::changes::Change;
+use super::diffstat::is_binary;
 
 /// git's `MAX_SCORE`; the default rename threshold is half of it.
 const MAX_SCORE: u64 = 60_000;
@@ -175,15 +176,10 @@ fn rename_destination(
         .filter(|c| c.new.is_none())
         .filter_map(|c| c.old.map(|o| o.id))
         .collect();
-    let blob = |id: ObjectId| -> Result<Vec<u8>, String> {
-        repo.find_blob(id)
-            .map(|mut b| b.take_data())
-            .map_err(|e| format!("cannot read blob {id}: {e}"))
-    };
-    let source = blob(id)?;
+    let source = read_blob(repo, id)?;
     let mut best: Option<(u64, &Change)> = None;
     for (change, new) in additions().filter(|(_, new)| !deleted.contains(new)) {
-        let score = similarity(&source, &blob(new)?);
+        let score = similarity(&source, &read_blob(repo, new)?);
         if score >= MIN_SCORE && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, change));
         }
@@ -238,19 +234,14 @@ fn renames(
     if remaining.is_empty() || added.is_empty() {
         return Ok(pairs);
     }
-    let blob = |id: ObjectId| -> Result<Vec<u8>, String> {
-        repo.find_blob(id)
-            .map(|mut b| b.take_data())
-            .map_err(|e| format!("cannot read blob {id}: {e}"))
-    };
     let sources: Vec<Vec<u8>> = remaining
         .iter()
-        .filter_map(|d| d.old.map(|o| blob(o.id)))
+        .filter_map(|d| d.old.map(|o| read_blob(repo, o.id)))
         .collect::<Result<_, _>>()?;
     let mut scored = Vec::new();
     for (a, dst) in added.iter().enumerate() {
         let Some(new) = dst.new else { continue };
-        let dst_data = blob(new.id)?;
+        let dst_data = read_blob(repo, new.id)?;
         for (s, src_data) in sources.iter().enumerate() {
             let score = similarity(src_data, &dst_data);
             if score >= MIN_SCORE {
@@ -269,6 +260,12 @@ fn renames(
         }
     }
     Ok(pairs)
+}
+
+fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, String> {
+    repo.find_blob(id)
+        .map(|mut b| b.take_data())
+        .map_err(|e| format!("cannot read blob {id}: {e}"))
 }
 
 /// git's similarity estimate of two files (0 to `MAX_SCORE`): the bytes of `dst` found in
@@ -293,7 +290,7 @@ pub fn similarity(src: &[u8], dst: &[u8]) -> u64 {
 /// Bytes per span hash, as git's `hash_chars` counts them.
 fn spans(data: &[u8]) -> HashMap<u32, u64> {
     const HASHBASE: u32 = 107_927;
-    let is_text = !data[..data.len().min(8000)].contains(&0);
+    let is_text = !is_binary(data);
     let mut out = HashMap::new();
     let (mut accum1, mut accum2, mut n) = (0u32, 0u32, 0u64);
     let mut i = 0;
