@@ -86,7 +86,7 @@ fn a_bad_repository_does_not_stop_the_others() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = support::report(&out.stdout);
     assert_eq!(report["repositories"].as_array().unwrap().len(), 1);
     assert_eq!(report["errors"][0]["path"], "/no/such/path");
 }

@@ -72,7 +72,7 @@ fn scanned_plugins(home: &Path, repo: &Repo) -> Vec<String> {
         home,
         &["scan", "--format", "json", repo.path().to_str().unwrap()],
     );
-    let report: Value = serde_json::from_str(&out).unwrap();
+    let report = support::report(out.as_bytes());
     report["repositories"][0]["plugins"]
         .as_array()
         .unwrap()
@@ -307,7 +307,7 @@ fn tampering_is_caught_by_verify_and_at_scan() {
         "{stderr}"
     );
     // The scan itself went on.
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = support::report(&out.stdout);
     assert_eq!(report["repositories"].as_array().unwrap().len(), 1);
     assert_eq!(report["repositories"][0]["plugins"], serde_json::json!([]));
 }
@@ -514,7 +514,7 @@ fn grants_recorded_in_the_store_reach_the_plugin() {
             &home,
             &["scan", "--format", "json", repo.path().to_str().unwrap()],
         );
-        let report: Value = serde_json::from_str(&out).unwrap();
+        let report = support::report(out.as_bytes());
         report["repositories"][0]["plugins"][0]["output"]
             .as_array()
             .unwrap()

@@ -195,7 +195,7 @@ fn a_tuner_plans_the_scan() {
             .arg(repo.path())
             .output()
             .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = support::report(&out.stdout);
         report["plan"]["output"]["reason"]
             .as_str()
             .unwrap()

@@ -62,7 +62,7 @@ fn scan(args: &[String]) -> (Value, HashMap<String, Value>) {
         !stderr.lines().any(|l| l.starts_with("thread '")),
         "the host panicked: {stderr}"
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = support::report(&out.stdout);
     let results = report["repositories"][0]["plugins"]
         .as_array()
         .unwrap()
@@ -294,7 +294,7 @@ fn a_plugin_failing_again_and_again_is_disabled() {
             .arg(repo.path())
             .output()
             .unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = support::report(&out.stdout);
         (
             report["repositories"][0]["plugins"]
                 .as_array()
@@ -405,7 +405,7 @@ fn http_goes_only_to_granted_origins_with_retries_and_a_shared_rate_limit() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = support::report(&out.stdout);
     let r: HashMap<String, Value> = report["repositories"][0]["plugins"]
         .as_array()
         .unwrap()

@@ -149,7 +149,33 @@ fn scan_json_with(mut cmd: Command, args: &[&str]) -> Value {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
+    report(&out.stdout)
+}
+
+/// Parses a JSON report as `trellis scan` printed it, and checks it against the wire
+/// contract: it validates against the checked-in JSON Schema, and reads back into
+/// `trellis_report::Report` and writes out again unchanged.
+pub fn report(stdout: &[u8]) -> Value {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let json: Value = serde_json::from_slice(stdout).expect("JSON report");
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = xtask::workspace_root().join("host/report/schema/report.schema.json");
+        let text = std::fs::read_to_string(&path).expect("report schema");
+        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema: {errors:?}\n{json}"
+    );
+    let typed = trellis_report::from_json(&json.to_string()).expect("the report reads back");
+    let again = serde_json::to_value(&typed).expect("the report writes out");
+    assert_eq!(again, json, "the report changed in a round trip");
+    json
 }
 
 /// Builds the plugin crate at `crate_dir` (relative to the workspace root) once per test

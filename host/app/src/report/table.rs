@@ -1,0 +1,146 @@
+//! The human rendering of a report: per repository, a branch table and the findings.
+
+use std::io::Write;
+
+use super::columns::{Column, write_columns};
+use super::{ScanReport, Status};
+use trellis_git::facts::ConflictPrediction;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Writes `report` as aligned text tables.
+pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    // Stdout is line-buffered: without a buffer, every row is a syscall.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    render(report, &mut buffered)?;
+    buffered.flush()
+}
+
+fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(plan) = &report.plan {
+        match &plan.output {
+            Some(p) => writeln!(
+                out,
+                "plan from {}@{}: {} workers — {}",
+                plan.id, plan.version, p.workers, p.reason
+            )?,
+            None => writeln!(
+                out,
+                "tuner {}@{} failed: {}",
+                plan.id,
+                plan.version,
+                plan.failure
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )?,
+        }
+    }
+    for (i, repo) in report.repositories.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let f = &repo.facts;
+        if f.base_tip.is_empty() {
+            writeln!(out, "{}  empty repository (no commits yet)", f.path)?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{}  base {} @ {}  ({} branches, {} commits)",
+            f.path,
+            f.base,
+            &f.base_tip[..f.base_tip.len().min(10)],
+            repo.branches.len(),
+            f.stats.commits.map_or("?".into(), |c| c.to_string())
+        )?;
+        let rows: Vec<Vec<String>> = repo
+            .branches
+            .iter()
+            .map(|b| {
+                let age = (report.scan_time - b.committer.time).div_euclid(SECONDS_PER_DAY);
+                let merged = match (b.merged, b.squash_merged) {
+                    (true, _) => "yes",
+                    (false, Some(true)) => "squash",
+                    _ => "no",
+                };
+                let changes = b.diffstat.map_or(String::new(), |d| {
+                    format!("+{} -{} ({})", d.insertions, d.deletions, d.files_changed)
+                });
+                let conflicts = match &b.conflicts {
+                    None => String::new(),
+                    Some(ConflictPrediction::Clean) => "clean".into(),
+                    Some(ConflictPrediction::Conflicts(paths)) if paths.len() == 1 => {
+                        "1 path".into()
+                    }
+                    Some(ConflictPrediction::Conflicts(paths)) => {
+                        format!("{} paths", paths.len())
+                    }
+                };
+                vec![
+                    b.name.clone(),
+                    b.ahead.to_string(),
+                    b.behind.to_string(),
+                    merged.to_string(),
+                    changes,
+                    conflicts,
+                    format!("{age}d"),
+                    b.committer.name.clone(),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            writeln!(out, "  (no branches besides the base)")?;
+        } else {
+            let columns = [
+                Column::left("branch"),
+                Column::right("ahead"),
+                Column::right("behind"),
+                Column::left("merged"),
+                Column::right("changes"),
+                Column::left("conflicts"),
+                Column::right("age"),
+                Column::left("last committer"),
+            ];
+            write_columns(out, "  ", &columns, &rows)?;
+        }
+        for e in &repo.branch_errors {
+            writeln!(out, "  ! {}: {}", e.name, e.error)?;
+        }
+        for plugin in &repo.plugins {
+            match (plugin.status, &plugin.output) {
+                (Status::Ok, Some(findings)) => {
+                    writeln!(
+                        out,
+                        "  {}@{}: {} findings ({:.1} ms)",
+                        plugin.id,
+                        plugin.version,
+                        findings.len(),
+                        plugin.metrics.duration_ms
+                    )?;
+                    for finding in findings {
+                        writeln!(
+                            out,
+                            "    {:<7} {}: {}",
+                            finding.severity.as_str(),
+                            finding.rule,
+                            finding.message
+                        )?;
+                    }
+                }
+                _ => writeln!(
+                    out,
+                    "  {}@{}: FAILED: {}",
+                    plugin.id,
+                    plugin.version,
+                    plugin
+                        .failure
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The report as it goes on the wire: the engines' types converted into `trellis-report`'s,
+//! field by field, so a change inside an engine never changes schema 1 by accident.
+
+use trellis_git::facts::{self as git, ConflictPrediction};
+use trellis_report as wire;
+use trellis_runtime::plan::Plan;
+use trellis_runtime::plugin::{Finding, Severity};
+use trellis_runtime::{Failure, Metrics};
+
+use super::{InputError, PluginResult, RepoReport, ScanReport, Status};
+
+impl From<&ScanReport> for wire::Report {
+    fn from(r: &ScanReport) -> Self {
+        wire::Report {
+            schema_version: wire::SCHEMA_VERSION,
+            trellis_version: r.trellis_version.to_string(),
+            scan_time: r.scan_time,
+            plan: r.plan.as_ref().map(|p| plugin_result(p, plan)),
+            repositories: r.repositories.iter().map(repo).collect(),
+            errors: r.errors.iter().map(input_error).collect(),
+        }
+    }
+}
+
+fn input_error(e: &InputError) -> wire::InputError {
+    wire::InputError {
+        path: e.path.clone(),
+        error: e.error.clone(),
+    }
+}
+
+fn repo(r: &RepoReport) -> wire::RepoReport {
+    wire::RepoReport {
+        facts: repo_facts(&r.facts),
+        branches: r.branches.iter().map(branch).collect(),
+        branch_errors: r.branch_errors.iter().map(branch_error).collect(),
+        plugins: r
+            .plugins
+            .iter()
+            .map(|p| plugin_result(p, |f| f.iter().map(finding).collect()))
+            .collect(),
+    }
+}
+
+fn repo_facts(f: &git::RepoFacts) -> wire::RepoFacts {
+    let s = &f.stats;
+    wire::RepoFacts {
+        path: f.path.clone(),
+        base: f.base.clone(),
+        base_ref: f.base_ref.clone(),
+        base_tip: f.base_tip.clone(),
+        head_branch: f.head_branch.clone(),
+        head_commit: f.head_commit.clone(),
+        bare: f.bare,
+        stats: wire::RepoStats {
+            commits: s.commits,
+            branches: s.branches,
+            remote_branches: s.remote_branches,
+            tags: s.tags,
+            objects: s.objects,
+            pack_bytes: s.pack_bytes,
+            files_at_base: s.files_at_base,
+            bytes_at_base: s.bytes_at_base,
+            largest_blobs: s
+                .largest_blobs
+                .iter()
+                .map(|b| wire::BlobEntry {
+                    path: b.path.clone(),
+                    size: b.size,
+                })
+                .collect(),
+            lfs_pointers: s.lfs_pointers,
+            shallow: s.shallow,
+            partial_clone: s.partial_clone,
+        },
+    }
+}
+
+fn branch(b: &git::BranchFacts) -> wire::BranchFacts {
+    wire::BranchFacts {
+        name: b.name.clone(),
+        reference: b.reference.clone(),
+        remote: b.remote,
+        tip: b.tip.clone(),
+        ahead: b.ahead,
+        behind: b.behind,
+        merge_bases: b.merge_bases.clone(),
+        merged: b.merged,
+        squash_merged: b.squash_merged,
+        author: signature(&b.author),
+        committer: signature(&b.committer),
+        summary: b.summary.clone(),
+        diffstat: b.diffstat.map(|d| wire::Diffstat {
+            files_changed: d.files_changed,
+            insertions: d.insertions,
+            deletions: d.deletions,
+        }),
+        conflicts: b.conflicts.as_ref().map(|c| match c {
+            ConflictPrediction::Clean => wire::ConflictPrediction::Clean,
+            ConflictPrediction::Conflicts(paths) => {
+                wire::ConflictPrediction::Conflicts(paths.clone())
+            }
+        }),
+    }
+}
+
+fn signature(s: &git::Signature) -> wire::Signature {
+    wire::Signature {
+        name: s.name.clone(),
+        email: s.email.clone(),
+        time: s.time,
+        offset: s.offset,
+    }
+}
+
+fn branch_error(e: &git::BranchError) -> wire::BranchError {
+    wire::BranchError {
+        name: e.name.clone(),
+        reference: e.reference.clone(),
+        error: e.error.clone(),
+    }
+}
+
+fn plugin_result<T, W>(r: &PluginResult<T>, output: impl Fn(&T) -> W) -> wire::PluginResult<W> {
+    wire::PluginResult {
+        id: r.id.clone(),
+        version: r.version.to_string(),
+        kind: r.kind.to_string(),
+        api: r.api.to_string(),
+        status: match r.status {
+            Status::Ok => wire::Status::Ok,
+            Status::Failed => wire::Status::Failed,
+        },
+        failure: r.failure.as_ref().map(failure),
+        output: r.output.as_ref().map(output),
+        metrics: metrics(&r.metrics),
+    }
+}
+
+fn plan(p: &Plan) -> wire::Plan {
+    wire::Plan {
+        workers: p.workers,
+        diffstat: p.diffstat,
+        squash_detection: p.squash_detection,
+        conflicts: p.conflicts,
+        reason: p.reason.clone(),
+    }
+}
+
+fn failure(f: &Failure) -> wire::Failure {
+    match f.clone() {
+        Failure::OutOfFuel { limit } => wire::Failure::OutOfFuel { limit },
+        Failure::Deadline { timeout_ms } => wire::Failure::Deadline { timeout_ms },
+        Failure::Memory {
+            limit_bytes,
+            requested_bytes,
+        } => wire::Failure::Memory {
+            limit_bytes,
+            requested_bytes,
+        },
+        Failure::StackOverflow => wire::Failure::StackOverflow,
+        Failure::Table {
+            limit_elements,
+            requested_elements,
+        } => wire::Failure::Table {
+            limit_elements,
+            requested_elements,
+        },
+        Failure::Trap { message } => wire::Failure::Trap { message },
+        Failure::ResultTooLarge { bytes, limit_bytes } => {
+            wire::Failure::ResultTooLarge { bytes, limit_bytes }
+        }
+        Failure::PluginError { code, message } => wire::Failure::PluginError { code, message },
+        Failure::Instantiate { message } => wire::Failure::Instantiate { message },
+    }
+}
+
+fn metrics(m: &Metrics) -> wire::Metrics {
+    wire::Metrics {
+        duration_ms: m.duration_ms,
+        fuel_used: m.fuel_used,
+        peak_memory_bytes: m.peak_memory_bytes,
+        queries: m.queries,
+        query_bytes: m.query_bytes,
+        logs_dropped: m.logs_dropped,
+        denied: m.denied.clone(),
+    }
+}
+
+fn finding(f: &Finding) -> wire::Finding {
+    wire::Finding {
+        rule: f.rule.clone(),
+        severity: match f.severity {
+            Severity::Info => wire::Severity::Info,
+            Severity::Warning => wire::Severity::Warning,
+            Severity::Error => wire::Severity::Error,
+        },
+        message: f.message.clone(),
+        branch: f.branch.clone(),
+        path: f.path.clone(),
+        data: f.data.clone(),
+    }
+}

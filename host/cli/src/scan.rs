@@ -1,0 +1,327 @@
+//! `trellis scan`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use trellis_app::config::Config;
+use trellis_app::plugins::{ScanPlugins, SetupError, record_outcomes, scan_plugins};
+use trellis_app::report::{write_json, write_table};
+use trellis_app::scan::{
+    EngineSettings, ForcedOptions, ScanProgress, ScanRequest, run as run_scan,
+};
+use trellis_app::store::Store;
+use trellis_git::{AlignOptions, BranchSelection};
+use trellis_os::memory::peak_rss_bytes;
+use trellis_runtime::plan::RunRecord;
+
+use super::{
+    Cli, EXIT_FAILURE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ScanArgs, ScanFormat, error_line,
+};
+
+/// Runs `trellis scan` and returns its exit code.
+pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
+    let config = match super::load_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let store = Store::default_home().map(Store::at);
+    let ScanPlugins {
+        runtime,
+        plugins,
+        grants,
+        refused,
+        failed,
+    } = match scan_plugins(
+        &config,
+        store.as_ref(),
+        &args.plugins,
+        &args.grants,
+        args.no_cache,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            error_line(&e);
+            return match e {
+                SetupError::Grant(_) | SetupError::Store(_) => EXIT_INPUT,
+                SetupError::Runtime(_) => EXIT_FAILURE,
+            };
+        }
+    };
+    for e in &refused {
+        error_line(format!("installed plugin refused: {e}"));
+    }
+    for e in &failed {
+        error_line(e);
+    }
+    if !failed.is_empty() {
+        return EXIT_INPUT;
+    }
+    let refused = !refused.is_empty();
+
+    let selection = if args.remotes || config.scan.remotes {
+        BranchSelection::LocalAndRemote
+    } else {
+        BranchSelection::Local
+    };
+    let scan_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let repos = match repos(args) {
+        Ok(r) => r,
+        Err(e) => {
+            error_line(e);
+            return EXIT_INPUT;
+        }
+    };
+    let progress = (!args.engine.quiet)
+        .then(ProgressBar::on_terminal)
+        .flatten();
+    let interrupt = interrupt_on_ctrl_c();
+    let history = store.as_ref().map(|s| s.run_history()).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let request = ScanRequest {
+        repos,
+        base: args
+            .base
+            .clone()
+            .or_else(|| config.base().map(String::from)),
+        selection,
+        jobs: args.jobs.unwrap_or(config.scan.jobs),
+        scan_time,
+        runtime: runtime.as_ref(),
+        plugins: &plugins,
+        config: &config,
+        grants: &grants,
+        engine: engine_settings(&config, args),
+        history: &history,
+        progress: progress.as_ref().map(|p| p as &dyn ScanProgress),
+        should_interrupt: Some(&interrupt),
+    };
+    let report = run_scan(&request);
+    if let Some(progress) = &progress {
+        progress.0.finish_and_clear();
+    }
+    let interrupted = interrupt.load(Ordering::Relaxed);
+    if let Some(store) = &store {
+        for disabled in record_outcomes(&config, store, &report) {
+            error_line(format!(
+                "plugin {} disabled after {} consecutive failures (see `trellis plugin list`)",
+                disabled.id, disabled.after_failures
+            ));
+        }
+        let workers = report
+            .plan
+            .as_ref()
+            .and_then(|p| p.output.as_ref())
+            .map(|p| p.workers as usize)
+            .filter(|w| *w > 0)
+            .unwrap_or(request.jobs);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let run = RunRecord {
+            started: scan_time,
+            repos: report.repositories.len() as u32,
+            branches: report
+                .repositories
+                .iter()
+                .map(|r| r.branches.len() as u32)
+                .sum(),
+            workers: if workers == 0 { cores } else { workers } as u32,
+            wall_ms: started.elapsed().as_millis() as u64,
+            peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+        };
+        if let Err(e) = store.record_run(run) {
+            tracing::debug!("cannot record the run for tuners: {e}");
+        }
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        ScanFormat::Json => write_json(&report, &mut out),
+        ScanFormat::Table => write_table(&report, &mut out),
+    };
+    if let Err(e) = written.and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        error_line(format!("cannot write the report: {e}"));
+        return EXIT_FAILURE;
+    }
+    // Inputs that could not be scanned go to stderr in every format; the error already names the path.
+    for e in &report.errors {
+        error_line(&e.error);
+    }
+    if interrupted {
+        EXIT_INTERRUPTED
+    } else if report.errors.is_empty() && !refused {
+        EXIT_OK
+    } else {
+        EXIT_INPUT
+    }
+}
+
+/// Flags of the git engine.
+#[derive(Debug, Default, clap::Args)]
+pub struct EngineArgs {
+    /// Read more repository paths from FILE, one per line (`-`: stdin; `#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+    /// Compute diffstats since the merge base [config: scan.diffstat, default on].
+    #[arg(long, overrides_with = "no_diffstat")]
+    pub diffstat: bool,
+    /// Skip diffstats.
+    #[arg(long)]
+    pub no_diffstat: bool,
+    /// Detect squash- and rebase-merged branches [config: scan.squash, default on].
+    #[arg(long, overrides_with = "no_squash")]
+    pub squash: bool,
+    /// Skip squash detection.
+    #[arg(long)]
+    pub no_squash: bool,
+    /// Predict merge conflicts against the base, in memory [config: scan.conflicts, default off].
+    #[arg(long, overrides_with = "no_conflicts")]
+    pub conflicts: bool,
+    /// Skip conflict prediction.
+    #[arg(long)]
+    pub no_conflicts: bool,
+    /// Compute repository statistics (objects, packs, base tree, largest blobs, LFS pointers).
+    #[arg(long)]
+    pub stats: bool,
+    /// Memory budget of the git engine in MiB [config: scan.memory_mb; 0: half the memory].
+    #[arg(long, value_name = "MIB")]
+    pub memory_mb: Option<u64>,
+    /// No progress bar (there is none anyway when stderr is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `Some(true)` for `--x`, `Some(false)` for `--no-x`, `None` for neither.
+fn forced(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn engine_settings(config: &Config, args: &ScanArgs) -> EngineSettings {
+    let e = &args.engine;
+    let memory_mb = e.memory_mb.unwrap_or(config.scan.memory_mb);
+    let memory_bytes = if memory_mb == 0 {
+        total_memory() / 2
+    } else {
+        memory_mb.saturating_mul(1024 * 1024)
+    };
+    EngineSettings {
+        configured: AlignOptions {
+            diffstat: config.scan.diffstat,
+            squash: config.scan.squash,
+            conflicts: config.scan.conflicts,
+        },
+        forced: ForcedOptions {
+            diffstat: forced(e.diffstat, e.no_diffstat),
+            squash: forced(e.squash, e.no_squash),
+            conflicts: forced(e.conflicts, e.no_conflicts),
+        },
+        cache_dir: (config.scan.cache && !args.no_cache)
+            .then(trellis_os::dirs::cache_home)
+            .flatten(),
+        memory_bytes,
+        stats: e.stats || config.scan.stats,
+    }
+}
+
+/// The machine's memory in bytes (0 when unknown: no budget).
+fn total_memory() -> u64 {
+    trellis_os::memory::total_bytes().unwrap_or(0)
+}
+
+/// The repositories to scan: the arguments, then `--repos-from`. The default `.` only
+/// applies when neither names a repository.
+fn repos(args: &ScanArgs) -> Result<Vec<PathBuf>, String> {
+    let Some(file) = &args.engine.repos_from else {
+        return Ok(args.repos.clone());
+    };
+    let listed = read_repo_list(file)?;
+    let explicit = !(args.repos.len() == 1 && args.repos[0] == Path::new("."));
+    let mut out = if explicit || listed.is_empty() {
+        args.repos.clone()
+    } else {
+        Vec::new()
+    };
+    out.extend(listed);
+    Ok(out)
+}
+
+fn read_repo_list(file: &Path) -> Result<Vec<PathBuf>, String> {
+    let fail = |e: std::io::Error| format!("--repos-from {}: {e}", file.display());
+    let lines: Vec<String> = if file == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(fail)?
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(fail)?
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    Ok(lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// The progress bar over all branches, on stderr.
+struct ProgressBar(indicatif::ProgressBar);
+
+impl ProgressBar {
+    /// A bar when stderr is a terminal; none otherwise (logs and pipes stay clean).
+    fn on_terminal() -> Option<Self> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} aligning {pos}/{len} branches [{bar:30}] {elapsed_precise} (eta {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Some(ProgressBar(bar))
+    }
+}
+
+impl trellis_git::Progress for ProgressBar {
+    fn branches_done(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+impl ScanProgress for ProgressBar {
+    fn branches_found(&self, branches: u64) {
+        self.0.set_length(branches);
+    }
+}
+
+/// A flag set by the first Ctrl-C, which lets the scan stop and still print what it has; a
+/// second Ctrl-C ends the process at once.
+fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let registered = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_INTERRUPTED.into(),
+        flag.clone(),
+    )
+    .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone()));
+    if let Err(e) = registered {
+        tracing::debug!("Ctrl-C stops the process at once: {e}");
+    }
+    flag
+}

@@ -1,0 +1,191 @@
+//! The host side of the plugin API, independent of API version: logging, configuration and
+//! git queries, each checked against the plugin's grants and budget.
+
+use std::collections::BTreeSet;
+
+use crate::plugin::Capability;
+use trellis_git::query::{self, ChangeKind, CommitInfo, QueryError};
+
+use super::limits::Limits;
+
+/// Longest log line kept from a plugin; longer ones are cut.
+const MAX_LOG_LINE: usize = 1024;
+
+/// Log levels a plugin can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Why the host refused or failed a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostQueryError {
+    /// The capability is not granted.
+    Denied(String),
+    /// The query count or byte budget is used up.
+    BudgetExceeded(String),
+    /// The repository answered with an error.
+    Query(QueryError),
+}
+
+/// What one invocation of one plugin may see and has used.
+pub struct HostContext {
+    label: String,
+    config_json: String,
+    repo: Option<gix::ThreadSafeRepository>,
+    granted: BTreeSet<Capability>,
+    queries_left: u32,
+    bytes_left: u64,
+    /// Host queries answered.
+    pub queries: u32,
+    /// Bytes of git data returned.
+    pub query_bytes: u64,
+    /// Capabilities the plugin asked for at run time without a grant.
+    pub denied: BTreeSet<String>,
+    log_lines_left: u32,
+    /// Log lines dropped by the rate limit.
+    pub logs_dropped: u32,
+}
+
+impl HostContext {
+    /// A context for plugin `label` (`id@version`) with its JSON config, the repository under
+    /// scan (if any) and the capabilities it is granted.
+    pub fn new(
+        label: String,
+        config_json: String,
+        repo: Option<gix::ThreadSafeRepository>,
+        granted: BTreeSet<Capability>,
+        limits: &Limits,
+    ) -> Self {
+        HostContext {
+            label,
+            config_json,
+            repo,
+            granted,
+            queries_left: limits.queries,
+            bytes_left: limits.query_kb.saturating_mul(1024),
+            queries: 0,
+            query_bytes: 0,
+            denied: BTreeSet::new(),
+            log_lines_left: limits.log_lines,
+            logs_dropped: 0,
+        }
+    }
+
+    /// Forwards a plugin's log line into the host's tracing, within the rate limit.
+    pub fn log(&mut self, level: LogLevel, message: &str) {
+        if self.log_lines_left == 0 {
+            self.logs_dropped += 1;
+            return;
+        }
+        self.log_lines_left -= 1;
+        let mut end = message.len().min(MAX_LOG_LINE);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let message = &message[..end];
+        let plugin = self.label.as_str();
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "trellis::plugin", plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "trellis::plugin", plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "trellis::plugin", plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "trellis::plugin", plugin, "{message}"),
+            LogLevel::Error => tracing::error!(target: "trellis::plugin", plugin, "{message}"),
+        }
+    }
+
+    /// The plugin's configuration as JSON.
+    pub fn config(&self) -> String {
+        self.config_json.clone()
+    }
+
+    /// Checks the grant and the budget before a query, and hands out the repository.
+    fn begin(&mut self, capability: Capability) -> Result<gix::Repository, HostQueryError> {
+        if !self.granted.contains(&capability) {
+            self.denied.insert(capability.to_string());
+            return Err(HostQueryError::Denied(format!(
+                "capability `{capability}` is not granted to {}",
+                self.label
+            )));
+        }
+        if self.queries_left == 0 {
+            return Err(HostQueryError::BudgetExceeded(format!(
+                "{} queries answered already",
+                self.queries
+            )));
+        }
+        self.queries_left -= 1;
+        self.queries += 1;
+        let repo = self.repo.as_ref().ok_or_else(|| {
+            HostQueryError::Query(QueryError::Invalid("no repository is under scan".into()))
+        })?;
+        Ok(repo.to_thread_local())
+    }
+
+    /// Charges `bytes` of answer against the byte budget.
+    fn charge(&mut self, bytes: u64) -> Result<(), HostQueryError> {
+        if bytes > self.bytes_left {
+            let left = self.bytes_left;
+            self.bytes_left = 0;
+            return Err(HostQueryError::BudgetExceeded(format!(
+                "the answer is {bytes} bytes, {left} bytes of the query budget are left"
+            )));
+        }
+        self.bytes_left -= bytes;
+        self.query_bytes += bytes;
+        Ok(())
+    }
+
+    /// See [`query::commits`].
+    pub fn commits(
+        &mut self,
+        include: &str,
+        exclude: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CommitInfo>, HostQueryError> {
+        let repo = self.begin(Capability::GitHistory)?;
+        let commits =
+            query::commits(&repo, include, exclude, limit).map_err(HostQueryError::Query)?;
+        self.charge(commits.iter().map(CommitInfo::cost).sum())?;
+        Ok(commits)
+    }
+
+    /// See [`query::changed_paths`].
+    pub fn changed_paths(
+        &mut self,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, ChangeKind)>, HostQueryError> {
+        let repo = self.begin(Capability::GitHistory)?;
+        let paths = query::changed_paths(&repo, from, to, limit).map_err(HostQueryError::Query)?;
+        self.charge(paths.iter().map(|(p, _)| p.len() as u64 + 8).sum())?;
+        Ok(paths)
+    }
+
+    /// See [`query::read_blob`]; the cap is also bounded by the bytes left in the budget.
+    pub fn read_blob(
+        &mut self,
+        rev: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HostQueryError> {
+        let repo = self.begin(Capability::GitBlobs)?;
+        let blob = query::read_blob(&repo, rev, path, max_bytes.min(self.bytes_left.max(1)))
+            .map_err(|e| match e {
+                QueryError::TooLarge(n) if n <= max_bytes => {
+                    HostQueryError::BudgetExceeded(format!(
+                        "the blob is {n} bytes, {} bytes of the query budget are left",
+                        self.bytes_left
+                    ))
+                }
+                e => HostQueryError::Query(e),
+            })?;
+        self.charge(blob.len() as u64)?;
+        Ok(blob)
+    }
+}

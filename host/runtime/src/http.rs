@@ -1,0 +1,232 @@
+//! Outbound HTTP for plugins (`wasi:http`): only to granted origins, through one rate limit
+//! shared by every plugin and worker, with timeouts and retries on 429 and 5xx.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde::Deserialize;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// `[http]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Requests per second, across all plugins and workers.
+    pub rate_per_second: f64,
+    /// Requests that may go at once before the rate applies.
+    pub burst: u32,
+    /// Retries of a request answered 429 or 5xx.
+    pub retries: u32,
+    /// First retry delay; doubles each time.
+    pub backoff_ms: u64,
+    /// Time to connect, per attempt.
+    pub connect_timeout_ms: u64,
+    /// Time to the first byte of the response, per attempt.
+    pub first_byte_timeout_ms: u64,
+    /// Longest pause between two bytes of the response.
+    pub between_bytes_timeout_ms: u64,
+    /// Largest request body a plugin may send, in KiB (bodies are buffered for retries).
+    pub max_request_kb: u64,
+}
+
+/// A token bucket: `burst` tokens, refilled at `rate` per second.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimiter {
+    /// A full bucket.
+    pub fn new(rate_per_second: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        RateLimiter {
+            rate: rate_per_second.max(0.001),
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// Takes a token, waiting for one if the bucket is empty.
+    pub async fn acquire(&self) {
+        let wait = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let (tokens, last) = *state;
+            let tokens =
+                (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+            // Taking the token now (possibly going negative) reserves our place in line.
+            *state = (tokens - 1.0, now);
+            if tokens >= 1.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64((1.0 - tokens) / self.rate)
+            }
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// What the host shares between all invocations.
+pub struct HttpShared {
+    pub settings: HttpSettings,
+    pub limiter: RateLimiter,
+}
+
+impl HttpShared {
+    /// Shared HTTP state for `settings`.
+    pub fn new(settings: HttpSettings) -> Arc<Self> {
+        Arc::new(HttpShared {
+            limiter: RateLimiter::new(settings.rate_per_second, settings.burst),
+            settings,
+        })
+    }
+}
+
+/// The `wasi:http` hooks of one invocation.
+pub struct HttpHooks {
+    shared: Arc<HttpShared>,
+    /// Origins granted, as `scheme://host[:port]` without a trailing slash.
+    allowed: Vec<String>,
+    /// Origins the plugin tried without a grant.
+    pub denied: Vec<String>,
+}
+
+impl HttpHooks {
+    /// Hooks allowing `allowed` origins.
+    pub fn new(shared: Arc<HttpShared>, allowed: Vec<String>) -> Self {
+        HttpHooks {
+            shared,
+            allowed,
+            denied: Vec::new(),
+        }
+    }
+}
+
+/// `scheme://authority` of a URI, with the scheme's default port left out.
+fn origin(uri: &http::Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?;
+    let default_port = match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let host = authority.host();
+    Some(match authority.port_u16() {
+        Some(port) if Some(port) != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// Normalises a granted origin the same way as [`origin`].
+pub fn normalise_origin(granted: &str) -> Option<String> {
+    origin(&granted.parse().ok()?)
+}
+
+type Pending = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendResult = Result<(http::Response<WasiBody>, Pending), HttpError>;
+
+impl WasiHttpHooks for HttpHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Pending,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        drop(fut);
+        let asked = origin(request.uri());
+        if !asked.as_ref().is_some_and(|o| self.allowed.contains(o)) {
+            let asked = asked.unwrap_or_else(|| request.uri().to_string());
+            self.denied.push(format!("http={asked}"));
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        let shared = self.shared.clone();
+        let s = shared.settings;
+        // The host's timeouts, not the guest's: a plugin cannot ask to wait longer.
+        let _ = options;
+        let timeouts = RequestOptions {
+            connect_timeout: Some(Duration::from_millis(s.connect_timeout_ms)),
+            first_byte_timeout: Some(Duration::from_millis(s.first_byte_timeout_ms)),
+            between_bytes_timeout: Some(Duration::from_millis(s.between_bytes_timeout_ms)),
+        };
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            // Buffered so that a retry can send it again.
+            let body = body.collect().await?.to_bytes();
+            if body.len() as u64 > s.max_request_kb.saturating_mul(1024) {
+                return Err(HttpError::HttpRequestBodySize(Some(body.len() as u64)));
+            }
+            let mut attempt = 0;
+            loop {
+                shared.limiter.acquire().await;
+                let request = rebuild(&parts, body.clone())?;
+                let (response, io) =
+                    wasmtime_wasi_http::default_send_request(request, Some(timeouts)).await?;
+                let status = response.status();
+                let retryable = status.as_u16() == 429 || status.is_server_error();
+                if retryable && attempt < s.retries {
+                    drop((response, io));
+                    let delay = s.backoff_ms.saturating_mul(1 << attempt.min(16));
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Pending));
+            }
+        })
+    }
+}
+
+/// A fresh request with the same method, URI, version and headers, and `body`.
+fn rebuild(
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Result<http::Request<WasiBody>, HttpError> {
+    let mut builder = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone())
+        .version(parts.version);
+    if let Some(headers) = builder.headers_mut() {
+        headers.extend(parts.headers.clone());
+    }
+    builder
+        .body(
+            Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .map_err(|e| HttpError::InternalError(Some(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_ignore_paths_and_default_ports() {
+        let o = |s: &str| origin(&s.parse().unwrap());
+        assert_eq!(
+            o("https://api.example.com/v1/x?q=1").as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            o("https://api.example.com:443/").as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            o("http://127.0.0.1:8080/a").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_ne!(o("http://127.0.0.1:8081/"), o("http://127.0.0.1:8080/"));
+        assert_eq!(
+            normalise_origin("https://api.example.com/").as_deref(),
+            Some("https://api.example.com")
+        );
+    }
+}

@@ -1,0 +1,563 @@
+//! The plugin runtime: one wasmtime engine per process, components precompiled and cached,
+//! and a fresh, limited [`Store`] for every invocation.
+//!
+//! A plugin is untrusted. It gets WASI with nothing granted (no files, environment,
+//! arguments, sockets; clocks frozen at the scan's start), the host API of the version it was
+//! built against, and limits on fuel, wall time, memory, tables, instances, stack, result size
+//! and host queries. Every way an invocation can fail ends as a [`Failure`] with the reason.
+
+mod api;
+mod bindings;
+mod cache;
+mod engine;
+mod host;
+mod http;
+mod limits;
+pub mod plan;
+pub mod plugin;
+mod state;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+pub use api::{API_VERSION_SECTION, ApiVersion};
+pub use http::HttpSettings;
+pub use limits::Limits;
+
+use crate::plan::{Machine, Plan, RunRecord};
+use crate::plugin::{Capability, Finding, Manifest, PluginKind, PluginSource, SourceError};
+use bindings::{PluginErr, VersionedPre};
+use cache::CompileCache;
+use engine::EpochTicker;
+use host::HostContext;
+use state::State;
+use trellis_git::{RepoFacts, RepoScan};
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Maximum wasm stack, in bytes (engine-wide in wasmtime).
+    pub max_wasm_stack: usize,
+    /// Where precompiled components are cached; `None` compiles in memory every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Outbound HTTP for plugins granted an origin.
+    pub http: HttpSettings,
+    /// Invocations alive at once (one per worker is enough; more only costs address space).
+    pub max_concurrent: u32,
+    /// The largest memory limit any plugin is configured with, in bytes.
+    pub max_memory_bytes: usize,
+    /// The largest table limit any plugin is configured with.
+    pub max_table_elements: usize,
+}
+
+/// The runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// wasmtime refused the engine's configuration (e.g. the pooling allocator's reservation).
+    #[error("cannot start the plugin runtime: {0:#}")]
+    Engine(#[source] wasmtime::Error),
+    /// The host API could not be added to the linker.
+    #[error("cannot start the plugin runtime: cannot link the host API: {0:#}")]
+    Linker(#[source] wasmtime::Error),
+    /// A thread of the runtime could not be started.
+    #[error("cannot start the plugin runtime: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// A plugin that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The plugin directory or its manifest is unusable.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The file is not a WebAssembly component.
+    #[error("{path}: {reason}")]
+    NotAComponent {
+        /// The component's file.
+        path: PathBuf,
+        /// What it is instead.
+        reason: String,
+    },
+    /// The component's API version is not served, or not the one its manifest requires.
+    #[error("{label}: {reason}")]
+    Api {
+        /// `id@version`.
+        label: String,
+        /// Which versions disagree.
+        reason: String,
+    },
+    /// wasmtime could not compile the component.
+    #[error("{label}: cannot compile {path}: {source:#}")]
+    Compile {
+        /// `id@version`.
+        label: String,
+        /// The component's file.
+        path: PathBuf,
+        /// wasmtime's error.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The component imports something the host does not provide.
+    #[error("{label}: needs an import the host does not provide: {source:#}")]
+    Link {
+        /// `id@version`.
+        label: String,
+        /// wasmtime's error.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The component does not export its world's functions with the right types.
+    #[error("{label}: does not implement the `{kind}` world of API {api}: {source:#}")]
+    WrongWorld {
+        /// `id@version`.
+        label: String,
+        /// The world its manifest names.
+        kind: PluginKind,
+        /// The API version it was linked with.
+        api: ApiVersion,
+        /// wasmtime's error.
+        #[source]
+        source: wasmtime::Error,
+    },
+}
+
+/// A plugin compiled, linked and type-checked against its world.
+pub struct LoadedPlugin {
+    /// The plugin's manifest.
+    pub manifest: Manifest,
+    /// The API version it is linked with.
+    pub api: ApiVersion,
+    pre: VersionedPre,
+}
+
+impl LoadedPlugin {
+    /// `id@version`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.manifest.id, self.manifest.version)
+    }
+}
+
+/// What one invocation may see and use.
+pub struct Invocation {
+    /// Capabilities granted (and asked for) for this plugin.
+    pub granted: BTreeSet<Capability>,
+    /// The plugin's configuration as a JSON object.
+    pub config_json: String,
+    /// The repository git queries run against.
+    pub repo: Option<gix::ThreadSafeRepository>,
+    /// Fuel, time, memory and query budgets of the invocation.
+    pub limits: Limits,
+    /// Seconds since the Unix epoch at the start of the scan.
+    pub scan_time: i64,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// It ran out of fuel.
+    OutOfFuel {
+        /// The fuel it had.
+        limit: u64,
+    },
+    /// It ran past its wall-clock deadline.
+    Deadline {
+        /// The deadline.
+        timeout_ms: u64,
+    },
+    /// It asked for more linear memory than allowed.
+    Memory {
+        /// The limit.
+        limit_bytes: u64,
+        /// What it asked for.
+        requested_bytes: u64,
+    },
+    /// Its wasm stack overflowed.
+    StackOverflow,
+    /// It asked for a larger table than allowed.
+    Table {
+        /// The limit.
+        limit_elements: u64,
+        /// What it asked for.
+        requested_elements: u64,
+    },
+    /// It trapped.
+    Trap {
+        /// The trap, with the plugin's last words on stderr.
+        message: String,
+    },
+    /// Its result was larger than allowed.
+    ResultTooLarge {
+        /// The result's size.
+        bytes: u64,
+        /// The limit.
+        limit_bytes: u64,
+    },
+    /// It returned an error of its own.
+    PluginError {
+        /// The plugin's error code.
+        code: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// It could not be instantiated, or its limits are misconfigured.
+    Instantiate {
+        /// Why.
+        message: String,
+    },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::OutOfFuel { limit } => write!(f, "out of fuel (limit {limit})"),
+            Failure::Deadline { timeout_ms } => write!(f, "deadline of {timeout_ms} ms exceeded"),
+            Failure::Memory {
+                limit_bytes,
+                requested_bytes,
+            } => write!(
+                f,
+                "memory limit exceeded: asked for {requested_bytes} bytes, limit {limit_bytes}"
+            ),
+            Failure::StackOverflow => f.write_str("wasm stack overflow"),
+            Failure::Table {
+                limit_elements,
+                requested_elements,
+            } => write!(
+                f,
+                "table limit exceeded: asked for {requested_elements} elements, limit {limit_elements}"
+            ),
+            Failure::Trap { message } => write!(f, "trap: {message}"),
+            Failure::ResultTooLarge { bytes, limit_bytes } => {
+                write!(f, "result too large: {bytes} bytes, limit {limit_bytes}")
+            }
+            Failure::PluginError { code, message } => write!(f, "plugin error {code}: {message}"),
+            Failure::Instantiate { message } => write!(f, "cannot instantiate: {message}"),
+        }
+    }
+}
+
+/// What an invocation cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Wall time of the invocation.
+    pub duration_ms: f64,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// The largest linear memory it had.
+    pub peak_memory_bytes: u64,
+    /// Host git queries it made.
+    pub queries: u32,
+    /// Bytes of git data those queries returned.
+    pub query_bytes: u64,
+    /// Log lines over the limit, dropped.
+    pub logs_dropped: u32,
+    /// Capabilities the plugin tried to use without a grant.
+    pub denied: Vec<String>,
+}
+
+/// The engine, the linker with every served API version, and the compile cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Option<CompileCache>,
+    http: Arc<http::HttpShared>,
+    /// Drives async calls, so a guest blocked in WASI can be cut off at its deadline.
+    executor: tokio::runtime::Runtime,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Starts the engine and its epoch ticker.
+    pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
+        let pool = engine::Pool {
+            instances: options.max_concurrent.max(1),
+            max_memory_bytes: options.max_memory_bytes,
+            max_table_elements: options.max_table_elements,
+        };
+        let engine =
+            engine::build_engine(options.max_wasm_stack, pool).map_err(RuntimeError::Engine)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(RuntimeError::Linker)?;
+        bindings::add_to_linker(&mut linker).map_err(RuntimeError::Linker)?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| CompileCache::new(dir, &engine));
+        let ticker = EpochTicker::start(&engine).map_err(RuntimeError::Thread)?;
+        let executor = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("trellis-wasi")
+            .enable_time()
+            .enable_io()
+            .build()
+            .map_err(RuntimeError::Thread)?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            http: http::HttpShared::new(options.http),
+            executor,
+            _ticker: ticker,
+        })
+    }
+
+    /// Reads, compiles (or loads from the cache), links and type-checks the plugin in `dir`.
+    pub fn load_dir(&self, dir: &Path) -> Result<LoadedPlugin, LoadError> {
+        self.load(PluginSource::read(dir)?)
+    }
+
+    /// Compiles (or loads from the cache), links and type-checks a plugin read from disk.
+    pub fn load(&self, source: PluginSource) -> Result<LoadedPlugin, LoadError> {
+        let label = source.label();
+        let inspection = api::inspect(&source.wasm).map_err(|reason| LoadError::NotAComponent {
+            path: source.wasm_path.clone(),
+            reason,
+        })?;
+        let api = ApiVersion::select(&source.manifest.api, inspection.recorded.as_ref()).map_err(
+            |reason| LoadError::Api {
+                label: label.clone(),
+                reason,
+            },
+        )?;
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, &source.wasm, &source.sha256),
+            None => Component::new(&self.engine, &source.wasm),
+        }
+        .map_err(|e| LoadError::Compile {
+            label: label.clone(),
+            path: source.wasm_path.clone(),
+            source: e,
+        })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link {
+                label: label.clone(),
+                source: e,
+            })?;
+        let kind = source.manifest.kind;
+        let pre = VersionedPre::new(api, kind, pre).map_err(|e| LoadError::WrongWorld {
+            label: label.clone(),
+            kind,
+            api,
+            source: e,
+        })?;
+        Ok(LoadedPlugin {
+            manifest: source.manifest,
+            api,
+            pre,
+        })
+    }
+
+    /// Runs an analyzer or policy on one repository's facts.
+    pub fn analyze(
+        &self,
+        plugin: &LoadedPlugin,
+        scan: &RepoScan,
+        invocation: Invocation,
+    ) -> (Result<Vec<Finding>, Failure>, Metrics) {
+        let limit = invocation.limits.max_result_kb.saturating_mul(1024);
+        let scan_time = invocation.scan_time;
+        let (result, metrics) = self.invoke(plugin, invocation, async |store| {
+            plugin.pre.analyze(store, scan, scan_time).await
+        });
+        let result = result.and_then(|findings| {
+            let bytes: u64 = findings.iter().map(|f| f.size() as u64).sum();
+            if bytes > limit {
+                Err(Failure::ResultTooLarge {
+                    bytes,
+                    limit_bytes: limit,
+                })
+            } else {
+                Ok(findings)
+            }
+        });
+        (result, metrics)
+    }
+
+    /// Asks a tuner for a plan.
+    pub fn tune(
+        &self,
+        plugin: &LoadedPlugin,
+        machine: Machine,
+        repos: &[&RepoFacts],
+        history: &[RunRecord],
+        invocation: Invocation,
+    ) -> (Result<Plan, Failure>, Metrics) {
+        self.invoke(plugin, invocation, async |store| {
+            plugin.pre.tune(store, machine, repos, history).await
+        })
+    }
+
+    /// Runs `call` in a fresh store with the invocation's limits, and classifies the outcome.
+    fn invoke<T>(
+        &self,
+        plugin: &LoadedPlugin,
+        invocation: Invocation,
+        call: impl AsyncFnOnce(&mut Store<State>) -> wasmtime::Result<Result<T, PluginErr>>,
+    ) -> (Result<T, Failure>, Metrics) {
+        let limits = invocation.limits;
+        let origins = invocation
+            .granted
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Http(origin) => http::normalise_origin(origin),
+                _ => None,
+            })
+            .collect();
+        let hooks = http::HttpHooks::new(self.http.clone(), origins);
+        let read_dirs = granted_dirs(&invocation.granted, invocation.repo.as_ref());
+        let host = HostContext::new(
+            plugin.label(),
+            invocation.config_json,
+            invocation.repo,
+            invocation.granted,
+            &limits,
+        );
+        let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
+        let mut store = Store::new(
+            &self.engine,
+            State::new(host, hooks, &read_dirs, &limits, scan_time),
+        );
+        store.limiter(|state| &mut state.limiter);
+        let started = Instant::now();
+        let timeout = Duration::from_millis(limits.timeout_ms);
+        let setup = store.set_fuel(limits.fuel);
+        // The epoch deadline stops guest code that computes; the timer stops a guest that waits
+        // in the host (a WASI sleep or poll), where no epoch check runs.
+        store.set_epoch_deadline(engine::ticks_for(timeout));
+        let outcome = match setup {
+            Err(e) => Some(Err(e)),
+            Ok(()) => self.executor.block_on(async {
+                tokio::time::timeout(timeout + engine::EPOCH_TICK, call(&mut store))
+                    .await
+                    .ok()
+            }),
+        };
+        let duration = started.elapsed();
+
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let state = store.data();
+        let metrics = Metrics {
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            fuel_used: limits.fuel.saturating_sub(fuel_left),
+            peak_memory_bytes: state.limiter.peak_memory as u64,
+            queries: state.host.queries,
+            query_bytes: state.host.query_bytes,
+            logs_dropped: state.host.logs_dropped,
+            denied: state
+                .host
+                .denied
+                .iter()
+                .chain(&state.http.denied)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        };
+        if state.host.logs_dropped > 0 {
+            tracing::warn!(
+                plugin = %plugin.label(),
+                "{} log lines dropped by the rate limit",
+                state.host.logs_dropped
+            );
+        }
+        let result = match outcome {
+            Some(Ok(Ok(value))) => Ok(value),
+            Some(Ok(Err(PluginErr { code, message }))) => {
+                Err(Failure::PluginError { code, message })
+            }
+            Some(Err(error)) => Err(classify(&error, state, &limits)),
+            None => Err(Failure::Deadline {
+                timeout_ms: limits.timeout_ms,
+            }),
+        };
+        (result, metrics)
+    }
+}
+
+/// The `fs.read` grants as `(host directory, guest path)`: directories of the repository's work
+/// tree that exist and, symlinks resolved, stay inside it.
+fn granted_dirs(
+    granted: &BTreeSet<Capability>,
+    repo: Option<&gix::ThreadSafeRepository>,
+) -> Vec<(PathBuf, String)> {
+    let Some(root) = repo
+        .and_then(|r| r.work_dir())
+        .and_then(|w| w.canonicalize().ok())
+    else {
+        return Vec::new();
+    };
+    granted
+        .iter()
+        .filter_map(|c| match c {
+            Capability::FsRead(dir) => Some(dir.trim_end_matches('/')),
+            _ => None,
+        })
+        .filter_map(|dir| {
+            let host = root.join(dir).canonicalize().ok()?;
+            if !host.starts_with(&root) || !host.is_dir() {
+                tracing::warn!(
+                    dir,
+                    "granted fs.read directory is missing or leaves the repository"
+                );
+                return None;
+            }
+            Some((host, dir.to_string()))
+        })
+        .collect()
+}
+
+/// Turns a wasmtime error into the precise reason an invocation failed.
+fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure {
+    if let Some(requested) = state.limiter.memory_refused {
+        return Failure::Memory {
+            limit_bytes: limits.memory_bytes() as u64,
+            requested_bytes: requested as u64,
+        };
+    }
+    if let Some(requested) = state.limiter.table_refused {
+        return Failure::Table {
+            limit_elements: limits.table_elements as u64,
+            requested_elements: requested as u64,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
+        Some(Trap::Interrupt) => Failure::Deadline {
+            timeout_ms: limits.timeout_ms,
+        },
+        Some(Trap::StackOverflow) => Failure::StackOverflow,
+        Some(trap) => {
+            let stderr = state.stderr.contents();
+            let stderr = String::from_utf8_lossy(&stderr);
+            let said = stderr.trim();
+            let message = if said.is_empty() {
+                trap.to_string()
+            } else {
+                // Keep the end: a panic's message is the last thing a plugin prints.
+                let tail: String = said
+                    .chars()
+                    .rev()
+                    .take(512)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("{trap}; the plugin wrote: {}", tail.replace('\n', " "))
+            };
+            Failure::Trap { message }
+        }
+        None => Failure::Instantiate {
+            message: format!("{error:#}"),
+        },
+    }
+}
