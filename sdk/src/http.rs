@@ -8,7 +8,9 @@ use wasi::io::streams::StreamError;
 /// A response: status and the whole body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status code, e.g. 200.
     pub status: u16,
+    /// The whole body, at most the `max_bytes` the request gave.
     pub body: Vec<u8>,
 }
 

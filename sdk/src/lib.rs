@@ -1,11 +1,18 @@
 //! Write [Trellis](https://example.invalid/trellis) plugins in Rust.
 //!
 //! A plugin is a WebAssembly component (`wasm32-wasip2`) that implements one world of the
-//! `trellis:plugin` WIT package. This crate hides the bindings: implement [`Analyzer`],
-//! [`Policy`] or [`Tuner`] and export it with the matching macro.
+//! `trellis:plugin` WIT package. This crate hides the bindings: each world has a module with
+//! the trait to implement and the macro that exports it —
+//!
+//! | kind | implement | export with |
+//! |---|---|---|
+//! | analyzer | [`analyzer::Analyzer`] | [`export_analyzer!`] |
+//! | policy | [`policy::Policy`] | [`export_policy!`] |
+//! | tuner | [`tuner::Tuner`] | [`export_tuner!`] |
 //!
 //! ```no_run
-//! use trellis_sdk::{Analyzer, Finding, PluginError, ScanInput};
+//! use trellis_sdk::analyzer::Analyzer;
+//! use trellis_sdk::{Finding, PluginError, ScanInput};
 //!
 //! struct Unmerged;
 //!
@@ -23,142 +30,78 @@
 //! trellis_sdk::export_analyzer!(Unmerged);
 //! ```
 //!
-//! The plugin kind is chosen with a cargo feature of this crate: none for an analyzer,
-//! `policy` or `tuner` otherwise.
+//! The facts, findings and errors are shared by every kind, and plugins of every kind may share
+//! a workspace: there are no features to choose a kind. A component is one of the world of the
+//! macro it calls and nothing else: the macro generates that world's bindings in the plugin
+//! crate, which must therefore depend on this crate under its own name, `trellis_sdk`.
 
-#[cfg(all(feature = "policy", feature = "tuner"))]
-compile_error!("trellis-sdk: enable at most one plugin kind feature (`policy` or `tuner`)");
+#![deny(missing_docs)]
 
+mod bindings;
 mod finding;
 pub mod host;
 pub mod http;
 
-/// The WIT API version this SDK builds plugins against.
-pub const API_VERSION: &str = "0.1.0";
+pub mod analyzer;
+pub mod policy;
+pub mod tuner;
 
-/// Generated bindings; use the re-exports and macros of this crate instead.
-#[doc(hidden)]
-pub mod bindings {
-    #[cfg(not(any(feature = "policy", feature = "tuner")))]
-    wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
-        world: "analyzer",
-        pub_export_macro: true,
-        export_macro_name: "__export_world",
-        default_bindings_module: "trellis_sdk::bindings",
-    });
-
-    #[cfg(feature = "policy")]
-    wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
-        world: "policy",
-        pub_export_macro: true,
-        export_macro_name: "__export_world",
-        default_bindings_module: "trellis_sdk::bindings",
-    });
-
-    #[cfg(feature = "tuner")]
-    wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
-        world: "tuner",
-        pub_export_macro: true,
-        export_macro_name: "__export_world",
-        default_bindings_module: "trellis_sdk::bindings",
-    });
-}
+/// The WIT API version this SDK builds plugins against: the version of the newest contract in
+/// the crate's `wit/` folder, read by the build script.
+pub const API_VERSION: &str = env!("TRELLIS_API_VERSION");
 
 pub use bindings::trellis::plugin::types::{
     BlobEntry, BranchFacts, ConflictPrediction, Diffstat, Finding, Machine, Plan, PluginError,
     Probe, RepoFacts, RepoStats, RunRecord, ScanInput, Severity, Signature,
 };
 
-/// An analyzer reads the facts of one repository and reports findings.
-pub trait Analyzer {
-    /// Called once per repository under scan.
-    fn analyze(input: ScanInput) -> Result<Vec<Finding>, PluginError>;
+/// What the export macros use; they expand in plugin crates.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings::trellis::plugin::{host, types};
+    pub use wit_bindgen;
+
+    /// The contents of the `trellis:api-version` custom section: the API version's bytes.
+    pub const API_VERSION_SECTION: [u8; crate::API_VERSION.len()] =
+        match crate::API_VERSION.as_bytes().first_chunk() {
+            Some(bytes) => *bytes,
+            None => unreachable!(),
+        };
 }
 
-/// A policy checks the facts of one repository against rules and reports violations.
-pub trait Policy {
-    /// Called once per repository under scan.
-    fn evaluate(input: ScanInput) -> Result<Vec<Finding>, PluginError>;
-}
-
-/// A tuner chooses how the host processes a scan.
-pub trait Tuner {
-    /// Called once before a scan with a probe of the work and the history of earlier runs.
-    fn tune(probe: Probe, history: Vec<RunRecord>) -> Result<Plan, PluginError>;
-}
-
-/// Records the API version in the component (custom section `trellis:api-version`), so the
-/// host picks the right bindings before instantiating.
+/// What every `export_*!` macro does: binds world `$world` in the plugin crate (see
+/// `bindings.rs` for why there), implements its generated `Guest` trait for `$plugin` by calling
+/// `$plugin`'s implementation of the kind's `$trait` (the world's one function is `$name`),
+/// exports it, and records the API version. A second export in one crate clashes on the names
+/// of the module and the static.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __api_version_section {
-    () => {
+macro_rules! __export_plugin {
+    (
+        world: $world:literal,
+        plugin: $plugin:ty,
+        fn $name:ident($($arg:ident: $arg_ty:ty),*) -> $ret:ty = $trait:path
+    ) => {
+        // Generated code: the plugin's lints are not meant for it.
+        #[doc(hidden)]
+        #[allow(unused, clippy::all)]
+        mod __trellis_world {
+            $crate::__with_contract!(__world_bindings { world: $world });
+        }
+        const _: () = {
+            // The generated export macro takes a type name, not a type.
+            type __TrellisPlugin = $plugin;
+            impl __trellis_world::Guest for __TrellisPlugin {
+                fn $name($($arg: $arg_ty),*) -> $ret {
+                    <$plugin as $trait>::$name($($arg),*)
+                }
+            }
+            __trellis_world::export!(__TrellisPlugin with_types_in __trellis_world);
+        };
+        // The host reads this section before instantiating, to pick the bindings to link with.
         #[used]
         #[unsafe(link_section = "trellis:api-version")]
-        static __TRELLIS_API_VERSION: [u8; 5] = *b"0.1.0";
-    };
-}
-
-/// Exports a type implementing [`Analyzer`] as this component's analyzer.
-#[macro_export]
-macro_rules! export_analyzer {
-    ($plugin:ty) => {
-        const _: () = {
-            struct __TrellisExport;
-            impl $crate::bindings::Guest for __TrellisExport {
-                fn analyze(
-                    input: $crate::ScanInput,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, $crate::PluginError>
-                {
-                    <$plugin as $crate::Analyzer>::analyze(input)
-                }
-            }
-    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
-        };
-        $crate::__api_version_section!();
-    };
-}
-
-/// Exports a type implementing [`Policy`] as this component's policy
-/// (needs the `policy` feature).
-#[macro_export]
-macro_rules! export_policy {
-    ($plugin:ty) => {
-        const _: () = {
-            struct __TrellisExport;
-            impl $crate::bindings::Guest for __TrellisExport {
-                fn evaluate(
-                    input: $crate::ScanInput,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, $crate::PluginError>
-                {
-                    <$plugin as $crate::Policy>::evaluate(input)
-                }
-            }
-    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
-        };
-        $crate::__api_version_section!();
-    };
-}
-
-/// Exports a type implementing [`Tuner`] as this component's tuner (needs the `tuner` feature).
-#[macro_export]
-macro_rules! export_tuner {
-    ($plugin:ty) => {
-        const _: () = {
-            struct __TrellisExport;
-            impl $crate::bindings::Guest for __TrellisExport {
-                fn tune(
-                    probe: $crate::Probe,
-                    history: ::std::vec::Vec<$crate::RunRecord>,
-                ) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
-                    <$plugin as $crate::Tuner>::tune(probe, history)
-                }
-            }
-    $crate::bindings::__export_world!(__TrellisExport with_types_in $crate::bindings);
-        };
-        $crate::__api_version_section!();
+        static __TRELLIS_API_VERSION: [u8; $crate::API_VERSION.len()] =
+            $crate::__private::API_VERSION_SECTION;
     };
 }

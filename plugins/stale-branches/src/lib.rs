@@ -1,7 +1,8 @@
 //! Flags stale branches (no commit for `max_age_days`) and branches merged into the base.
 
 use serde::Deserialize;
-use trellis_sdk::{Analyzer, Finding, PluginError, ScanInput, host};
+use trellis_sdk::analyzer::Analyzer;
+use trellis_sdk::{Finding, PluginError, ScanInput, host};
 
 /// The plugin's configuration; defaults come from `plugin.toml`.
 #[derive(Debug, Deserialize)]
