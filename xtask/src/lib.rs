@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod fixture;
+pub mod foreign;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
