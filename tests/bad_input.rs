@@ -145,6 +145,61 @@ fn plugin_errors() {
     );
 }
 
+/// A plugin that cannot be loaded costs only its own result: the branch facts and every other
+/// plugin's results are still printed, the error is in the report and on stderr, exit 2.
+#[test]
+fn a_bad_plugin_does_not_cost_the_report() {
+    let r = repo();
+    r.git(&["branch", "topic"]);
+    let path = r.path().to_str().unwrap();
+    let stale = plugin("plugins/stale-branches");
+    let no_manifest = tempfile::tempdir().unwrap();
+    let future = plugin_dir(
+        &manifest("analyzer").replace("^0.1", "^0.7"),
+        Some(&std::fs::read(stale.join("stale_branches.wasm")).unwrap()),
+    );
+    let out = trellis()
+        .args(["scan", "--format", "json", path, "--plugin"])
+        .arg(no_manifest.path())
+        .arg("--plugin")
+        .arg(&stale)
+        .arg("--plugin")
+        .arg(future.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let report = support::report(&out.stdout);
+    let repo = &report["repositories"][0];
+    assert!(!repo["branches"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(repo["plugins"][0]["id"], "stale-branches");
+    assert_eq!(repo["plugins"][0]["status"], "ok");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report}");
+    assert_eq!(errors[0]["path"], no_manifest.path().display().to_string());
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no plugin.toml")
+    );
+    assert!(errors[1]["error"].as_str().unwrap().contains("0.7"));
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+
+    // The table shows the branches too.
+    let table = trellis()
+        .args(["scan", path, "--plugin"])
+        .arg(no_manifest.path())
+        .output()
+        .unwrap();
+    assert_eq!(table.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("base main"));
+}
+
 #[test]
 fn config_and_usage_errors() {
     let r = repo();

@@ -403,11 +403,18 @@ fn sigkill_at_random_instants_never_leaves_a_broken_store() {
     // How long an uninterrupted operation takes here, so kills land all through it.
     let started = std::time::Instant::now();
     ok(&home, &["plugin", "install", "--force", v1s]);
-    let span = started.elapsed().as_micros().max(1000) as u64;
+    let mut span = started.elapsed().as_micros().max(1000) as u64;
 
+    // Kill at pseudo-random instants across the span until at least 60 operations ran and 20
+    // of them were cut off mid-way. Under load an operation can take far longer than the span
+    // measured, or far less: the span adapts, so enough kills land inside operations whatever
+    // the machine is doing (bounded, so a broken build cannot loop for ever).
+    const ROUNDS: u32 = 60;
+    const INTERRUPTED: u32 = 20;
+    const MAX_ROUNDS: u32 = 1000;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut killed = 0;
-    for round in 0..60 {
+    let (mut round, mut killed) = (0u32, 0u32);
+    while (round < ROUNDS || killed < INTERRUPTED) && round < MAX_ROUNDS {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -425,14 +432,18 @@ fn sigkill_at_random_instants_never_leaves_a_broken_store() {
         std::thread::sleep(std::time::Duration::from_micros(seed % (span * 12 / 10)));
         if child.try_wait().unwrap().is_none() {
             killed += 1;
+        } else {
+            // It finished before the kill: aim earlier next time.
+            span = (span * 3 / 4).max(200);
         }
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
         assert_consistent(&home);
+        round += 1;
     }
     assert!(
-        killed >= 20,
-        "only {killed} of 60 operations were interrupted"
+        killed >= INTERRUPTED,
+        "only {killed} of {round} operations were interrupted"
     );
     // After all that, a normal operation still works and sweeps every leftover.
     ok(&home, &["plugin", "install", "--force", v2s]);

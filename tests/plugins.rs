@@ -164,6 +164,55 @@ fn a_plugin_built_outside_the_workspace_runs() {
     assert_eq!(report["repositories"][0]["plugins"][0]["version"], "0.3.1");
 }
 
+/// A tuner cannot crash or swamp the host with its plan: absurd worker counts are lowered to
+/// what the host allows, the change is in the report, and the scan runs to the end.
+#[test]
+fn a_tuners_absurd_plan_is_bounded_and_the_change_reported() {
+    let repo = aging_repo();
+    let tuner = plugin("tests/fixtures/plugins/fixed-tuner");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let allowed = (cores * 4).clamp(4, 256);
+    for asked in [u32::MAX as u64, 512] {
+        let config = repo.path().join("tuner.toml");
+        std::fs::write(
+            &config,
+            format!("[plugins.fixed-tuner]\nconfig = {{ workers = {asked} }}\n"),
+        )
+        .unwrap();
+        let out = trellis()
+            .args(["scan", "--format", "json", "--config"])
+            .arg(&config)
+            .arg(repo.path())
+            .arg("--plugin")
+            .arg(&tuner)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = support::report(&out.stdout);
+        let plan = &report["plan"]["output"];
+        assert_eq!(plan["workers"], allowed, "{plan}");
+        let adjustments = plan["adjustments"].as_array().unwrap();
+        assert!(
+            adjustments[0]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("workers {asked} lowered to {allowed}")),
+            "{plan}"
+        );
+        assert_eq!(
+            report["repositories"][0]["branches"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+}
+
 #[test]
 fn a_tuner_plans_the_scan() {
     let repo = aging_repo();

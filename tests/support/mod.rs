@@ -197,6 +197,31 @@ pub fn plugin(crate_dir: &str) -> PathBuf {
     dir
 }
 
+/// Builds the plugin written in another language whose sources are in `src_dir` (relative to
+/// the workspace root; `python` or `javascript` toolchain) once per test process, and returns
+/// its plugin directory.
+pub fn foreign_plugin(src_dir: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = built.get(src_dir) {
+        return dir.clone();
+    }
+    let root = xtask::workspace_root();
+    let source = root.join(src_dir);
+    let name = source.file_name().expect("plugin dir name").to_owned();
+    let out = xtask::wasm_target_dir().join("foreign-test").join(name);
+    let wit = root.join("wit/v0.1.0");
+    let dir = if source.join("package.json").is_file() {
+        xtask::foreign::build_js_plugin(&source, &wit, &out)
+    } else {
+        xtask::foreign::build_python_plugin(&source, &wit, &out)
+    }
+    .unwrap_or_else(|e| panic!("cannot build {src_dir}: {e:#}"));
+    built.insert(src_dir.to_string(), dir.clone());
+    dir
+}
+
 /// The branch objects of the first repository of a report, by name.
 pub fn branches(report: &Value) -> HashMap<String, Value> {
     report["repositories"][0]["branches"]

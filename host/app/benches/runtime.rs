@@ -26,8 +26,7 @@ fn main() {
         cache_dir: Some(work.path().join("cache")),
         http: config.http,
         max_concurrent: 16,
-        max_memory_bytes: config.limits.memory_bytes(),
-        max_table_elements: config.limits.table_elements,
+        max_limits: config.limits,
     };
     let runtime = Runtime::new(&options).expect("runtime");
     // Fill the cache once; every later load deserializes the precompiled component.

@@ -27,8 +27,8 @@ pub struct ScanPlugins {
     /// Installed plugins that were refused (tampered, no longer load); the scan goes on
     /// without them.
     pub refused: Vec<StoreError>,
-    /// `--plugin` directories that could not be loaded.
-    pub failed: Vec<LoadError>,
+    /// `--plugin` directories that could not be loaded, and why; the scan goes on without them.
+    pub failed: Vec<(PathBuf, LoadError)>,
 }
 
 /// Why a scan's plugins could not be set up at all.
@@ -56,8 +56,7 @@ pub fn runtime_options(config: &Config, no_cache: bool) -> RuntimeOptions {
         // Workers each run one invocation at a time; the pool leaves room for nested rayon use.
         max_concurrent: (4 * std::thread::available_parallelism().map_or(4, |n| n.get() as u32))
             .max(64),
-        max_memory_bytes: config.max_limits().memory_bytes(),
-        max_table_elements: config.max_limits().table_elements,
+        max_limits: config.max_limits(),
     }
 }
 
@@ -116,7 +115,7 @@ pub fn scan_plugins(
     for dir in explicit {
         match runtime.load_dir(dir) {
             Ok(p) => given.push(p),
-            Err(e) => out.failed.push(e),
+            Err(e) => out.failed.push((dir.clone(), e)),
         }
     }
     out.plugins

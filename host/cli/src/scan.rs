@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use trellis_app::config::Config;
 use trellis_app::plugins::{ScanPlugins, SetupError, record_outcomes, scan_plugins};
+use trellis_app::report::InputError;
 use trellis_app::report::{write_json, write_table};
 use trellis_app::scan::{
     EngineSettings, ForcedOptions, ScanProgress, ScanRequest, run as run_scan,
@@ -50,16 +51,6 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
             };
         }
     };
-    for e in &refused {
-        error_line(format!("installed plugin refused: {e}"));
-    }
-    for e in &failed {
-        error_line(e);
-    }
-    if !failed.is_empty() {
-        return EXIT_INPUT;
-    }
-    let refused = !refused.is_empty();
 
     let selection = if args.remotes || config.scan.remotes {
         BranchSelection::LocalAndRemote
@@ -100,7 +91,24 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         progress: progress.as_ref().map(|p| p as &dyn ScanProgress),
         should_interrupt: Some(&interrupt),
     };
-    let report = run_scan(&request);
+    let mut report = run_scan(&request);
+    // A plugin that cannot be loaded is bad input like a repository that cannot be opened:
+    // reported beside the others' results, never instead of them.
+    report
+        .errors
+        .extend(failed.iter().map(|(dir, e)| InputError {
+            path: dir.display().to_string(),
+            error: e.to_string(),
+        }));
+    report.errors.extend(refused.iter().map(|e| {
+        InputError {
+            path: store
+                .as_ref()
+                .map(|s| s.home().display().to_string())
+                .unwrap_or_default(),
+            error: format!("installed plugin refused: {e}"),
+        }
+    }));
     if let Some(progress) = &progress {
         progress.0.finish_and_clear();
     }
@@ -155,7 +163,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
     }
     if interrupted {
         EXIT_INTERRUPTED
-    } else if report.errors.is_empty() && !refused {
+    } else if report.errors.is_empty() {
         EXIT_OK
     } else {
         EXIT_INPUT

@@ -349,6 +349,9 @@ pub struct Plan {
     pub conflicts: bool,
     /// The tuner's explanation.
     pub reason: String,
+    /// What the host changed in the plan to keep it within bounds, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<String>,
 }
 
 /// The JSON Schema of [`Report`], as checked into the repository.
@@ -466,6 +469,7 @@ mod tests {
                     squash_detection: false,
                     conflicts: true,
                     reason: "small".into(),
+                    adjustments: vec!["workers 9 lowered to 8".into()],
                 }),
                 metrics: metrics.clone(),
             }),

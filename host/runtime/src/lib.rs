@@ -12,6 +12,7 @@ mod cache;
 mod engine;
 mod host;
 mod http;
+mod last_words;
 mod limits;
 pub mod plan;
 pub mod plugin;
@@ -50,10 +51,9 @@ pub struct RuntimeOptions {
     pub http: HttpSettings,
     /// Invocations alive at once (one per worker is enough; more only costs address space).
     pub max_concurrent: u32,
-    /// The largest memory limit any plugin is configured with, in bytes.
-    pub max_memory_bytes: usize,
-    /// The largest table limit any plugin is configured with.
-    pub max_table_elements: usize,
+    /// The largest of each limit any plugin is configured with: the instance pool is sized so
+    /// that every configured plugin fits (memories, tables, core instances per component).
+    pub max_limits: Limits,
 }
 
 /// The runtime could not start.
@@ -277,8 +277,7 @@ impl Runtime {
     pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
         let pool = engine::Pool {
             instances: options.max_concurrent.max(1),
-            max_memory_bytes: options.max_memory_bytes,
-            max_table_elements: options.max_table_elements,
+            limits: options.max_limits,
         };
         let engine =
             engine::build_engine(options.max_wasm_stack, pool).map_err(RuntimeError::Engine)?;
@@ -538,21 +537,9 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
         Some(Trap::StackOverflow) => Failure::StackOverflow,
         Some(trap) => {
             let stderr = state.stderr.contents();
-            let stderr = String::from_utf8_lossy(&stderr);
-            let said = stderr.trim();
-            let message = if said.is_empty() {
-                trap.to_string()
-            } else {
-                // Keep the end: a panic's message is the last thing a plugin prints.
-                let tail: String = said
-                    .chars()
-                    .rev()
-                    .take(512)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("{trap}; the plugin wrote: {}", tail.replace('\n', " "))
+            let message = match last_words::last_words(&String::from_utf8_lossy(&stderr)) {
+                Some(said) => format!("{trap}; the plugin wrote: {said}"),
+                None => trap.to_string(),
             };
             Failure::Trap { message }
         }

@@ -41,4 +41,6 @@ pub struct Plan {
     pub conflicts: bool,
     /// The tuner's explanation.
     pub reason: String,
+    /// What the host changed in the plan to keep it within bounds, and why.
+    pub adjustments: Vec<String>,
 }

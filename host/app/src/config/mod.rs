@@ -174,6 +174,9 @@ impl Config {
             if let Ok(l) = self.limits_for(id) {
                 max.memory_mb = max.memory_mb.max(l.memory_mb);
                 max.table_elements = max.table_elements.max(l.table_elements);
+                max.instances = max.instances.max(l.instances);
+                max.tables = max.tables.max(l.tables);
+                max.memories = max.memories.max(l.memories);
             }
         }
         max

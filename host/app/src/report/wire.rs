@@ -144,6 +144,7 @@ fn plan(p: &Plan) -> wire::Plan {
         squash_detection: p.squash_detection,
         conflicts: p.conflicts,
         reason: p.reason.clone(),
+        adjustments: p.adjustments.clone(),
     }
 }
 

@@ -272,13 +272,41 @@ fn estimate_bytes(opened: &OpenedRepo, jobs: usize) -> u64 {
 
 /// Runs `f` in a pool of `jobs` threads (0: rayon's default, one per core).
 fn with_pool<T: Send>(jobs: usize, f: impl FnOnce() -> T + Send) -> T {
-    match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .or_else(|e| {
+            // The machine refused threads; one worker still produces the whole report.
+            tracing::warn!("cannot start {jobs} workers ({e}); using one");
+            rayon::ThreadPoolBuilder::new().num_threads(1).build()
+        });
+    match pool {
         Ok(pool) => pool.install(f),
         Err(e) => {
-            tracing::warn!("cannot start {jobs} workers ({e}); using the global pool");
+            tracing::warn!("cannot start a worker ({e}); working on this thread");
             f()
         }
     }
+}
+
+/// The most workers a scan runs, whoever asks: more threads than this only cost memory.
+pub fn max_workers(cores: u32) -> u32 {
+    cores.saturating_mul(4).clamp(4, 256)
+}
+
+/// Validates a tuner's plan against what the host allows, changing what it must; returns a
+/// line for each change, for the report.
+pub fn validate_plan(plan: &mut Plan, machine: &Machine) -> Vec<String> {
+    let mut changed = Vec::new();
+    let max = max_workers(machine.cores);
+    if plan.workers > max {
+        changed.push(format!(
+            "workers {} lowered to {max} (at most 4 per core, 256 in all)",
+            plan.workers
+        ));
+        plan.workers = max;
+    }
+    changed
 }
 
 /// Asks the first tuner, if any, how to process the scan.
@@ -298,10 +326,18 @@ fn plan(
         .collect();
     let facts: Vec<_> = facts.iter().collect();
     let (invocation, limits_error) = invocation(request, tuner, None);
+    let machine = machine();
     let (result, metrics) = match limits_error {
         Some(failure) => (Err(failure), Metrics::default()),
-        None => runtime.tune(tuner, machine(), &facts, request.history, invocation),
+        None => runtime.tune(tuner, machine, &facts, request.history, invocation),
     };
+    let result = result.map(|mut plan| {
+        for change in validate_plan(&mut plan, &machine) {
+            tracing::warn!(plugin = %tuner.label(), "plan changed: {change}");
+            plan.adjustments.push(change);
+        }
+        plan
+    });
     Some(plugin_result(tuner, result, metrics))
 }
 

@@ -139,6 +139,7 @@ impl Pre {
                 squash_detection: p.squash_detection,
                 conflicts: p.conflicts,
                 reason: p.reason,
+                adjustments: Vec::new(),
             })
             .map_err(|e| PluginErr {
                 code: e.code,
