@@ -1,0 +1,182 @@
+//! Golden files of the report's two renderings: a fixed scan report, written as JSON and as a
+//! table, must equal the files in `tests/golden/` byte for byte. A change to the report's
+//! shape or to the table is then a visible diff in review (`TRELLIS_BLESS=1` rewrites them).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use trellis_app::report::{
+    InputError, PluginResult, RepoReport, ScanReport, Status, write_json, write_table,
+};
+use trellis_git::facts::{ConflictPrediction, Diffstat};
+use trellis_git::{BranchError, BranchFacts, RepoFacts, RepoStats, Signature};
+use trellis_runtime::plan::Plan;
+use trellis_runtime::plugin::{Finding, PluginKind, Severity};
+use trellis_runtime::{ApiVersion, Failure, Metrics};
+
+const DAY: i64 = 86_400;
+const SCAN_TIME: i64 = 1_790_000_000;
+
+fn signature(name: &str, days_ago: i64) -> Signature {
+    Signature {
+        name: name.into(),
+        email: format!("{}@example.com", name.to_lowercase()),
+        time: SCAN_TIME - days_ago * DAY,
+        offset: 3600,
+    }
+}
+
+fn branch(name: &str, ahead: u32, behind: u32, days_ago: i64) -> BranchFacts {
+    BranchFacts {
+        name: name.into(),
+        reference: format!("refs/heads/{name}"),
+        remote: false,
+        tip: format!("{:0>40}", ahead * 7 + behind),
+        ahead,
+        behind,
+        merge_bases: vec!["1".repeat(40)],
+        merged: ahead == 0,
+        squash_merged: Some(false),
+        author: signature("Ada", days_ago),
+        committer: signature("Cy", days_ago),
+        summary: format!("Work on {name}"),
+        diffstat: Some(Diffstat {
+            files_changed: ahead,
+            insertions: ahead * 10,
+            deletions: behind,
+        }),
+        conflicts: Some(ConflictPrediction::Clean),
+    }
+}
+
+fn metrics() -> Metrics {
+    Metrics {
+        duration_ms: 0.25,
+        fuel_used: 7181,
+        peak_memory_bytes: 1_114_112,
+        queries: 0,
+        query_bytes: 0,
+        logs_dropped: 0,
+        denied: Vec::new(),
+    }
+}
+
+fn report() -> ScanReport {
+    let mut conflicting = branch("feature/conflict", 3, 12, 40);
+    conflicting.conflicts = Some(ConflictPrediction::Conflicts(vec!["src/lib.rs".into()]));
+    let mut squashed = branch("squashed", 2, 5, 90);
+    squashed.squash_merged = Some(true);
+    let mut data = BTreeMap::new();
+    data.insert("age-days".to_string(), "200".to_string());
+    ScanReport {
+        trellis_version: "0.1.0",
+        scan_time: SCAN_TIME,
+        plan: Some(PluginResult {
+            id: "fixed-tuner".into(),
+            version: semver::Version::new(0, 1, 0),
+            kind: PluginKind::Tuner,
+            api: ApiVersion::V0_1_0,
+            status: Status::Ok,
+            failure: None,
+            output: Some(Plan {
+                workers: 2,
+                diffstat: true,
+                squash_detection: true,
+                conflicts: true,
+                reason: "1 repository, 2 cores".into(),
+                adjustments: Vec::new(),
+            }),
+            metrics: metrics(),
+        }),
+        repositories: vec![RepoReport {
+            facts: RepoFacts {
+                path: "repo".into(),
+                base: "main".into(),
+                base_ref: "refs/heads/main".into(),
+                base_tip: "a".repeat(40),
+                head_branch: Some("main".into()),
+                head_commit: Some("a".repeat(40)),
+                bare: false,
+                stats: RepoStats {
+                    commits: Some(120),
+                    branches: 4,
+                    ..RepoStats::default()
+                },
+            },
+            branches: vec![
+                branch("done", 0, 4, 10),
+                conflicting,
+                branch("old-work", 5, 60, 200),
+                squashed,
+            ],
+            branch_errors: vec![BranchError {
+                name: "broken".into(),
+                reference: "refs/heads/broken".into(),
+                error: "commit 2222222222222222222222222222222222222222 is missing from the object database".into(),
+            }],
+            plugins: vec![
+                PluginResult {
+                    id: "stale-branches".into(),
+                    version: semver::Version::new(0, 1, 0),
+                    kind: PluginKind::Analyzer,
+                    api: ApiVersion::V0_1_0,
+                    status: Status::Ok,
+                    failure: None,
+                    output: Some(vec![Finding {
+                        rule: "stale-branch".into(),
+                        severity: Severity::Warning,
+                        message: "old-work has had no commit for 200 days".into(),
+                        branch: Some("old-work".into()),
+                        path: None,
+                        data,
+                    }]),
+                    metrics: metrics(),
+                },
+                PluginResult {
+                    id: "hostile".into(),
+                    version: semver::Version::new(0, 1, 0),
+                    kind: PluginKind::Analyzer,
+                    api: ApiVersion::V0_1_0,
+                    status: Status::Failed,
+                    failure: Some(Failure::OutOfFuel { limit: 1000 }),
+                    output: None,
+                    metrics: metrics(),
+                },
+            ],
+        }],
+        errors: vec![InputError {
+            path: "/no/such/repo".into(),
+            error: "/no/such/repo: no such file or directory".into(),
+        }],
+    }
+}
+
+fn check(name: &str, rendered: Vec<u8>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("TRELLIS_BLESS").is_some() {
+        std::fs::write(&path, &rendered).unwrap();
+    }
+    let golden = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        golden == rendered,
+        "{} differs from what is rendered now (TRELLIS_BLESS=1 rewrites it):\n{}",
+        path.display(),
+        String::from_utf8_lossy(&rendered)
+    );
+}
+
+#[test]
+fn the_json_report_matches_its_golden_file() {
+    let mut out = Vec::new();
+    write_json(&report(), &mut out).unwrap();
+    check("report.json", out);
+}
+
+#[test]
+fn the_table_matches_its_golden_file() {
+    let mut out = Vec::new();
+    write_table(&report(), &mut out).unwrap();
+    check("report.txt", out);
+}
