@@ -50,7 +50,11 @@ fn nasty_repo() -> Repo {
         .env("GIT_COMMITTER_NAME", name)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     repo.git(&["checkout", "-q", "main"]);
     repo
 }
@@ -114,7 +118,11 @@ fn result<'a>(results: &'a [Value], id: &str) -> &'a Value {
 /// original length.
 fn assert_capped(text: &str, max: usize, original: usize) {
     let marker = format!("… [truncated, {original} bytes]");
-    assert!(text.ends_with(&marker), "no marker: {}", &text[text.len() - 60..]);
+    assert!(
+        text.ends_with(&marker),
+        "no marker: {}",
+        &text[text.len() - 60..]
+    );
     assert!(text.len() <= max + marker.len(), "{} bytes", text.len());
     assert!(text.len() + 3 >= max + marker.len(), "{} bytes", text.len());
 }
@@ -162,7 +170,10 @@ fn controls_from_plugins_and_repositories_are_escaped_for_people_and_exact_in_js
     assert_eq!(finding["rule"], format!("rule{NASTY}"));
     assert_eq!(finding["branch"], format!("branch{NASTY}"));
     assert_eq!(finding["path"], format!("path{NASTY}"));
-    assert_eq!(finding["data"][format!("key{NASTY}")], format!("value {NASTY}"));
+    assert_eq!(
+        finding["data"][format!("key{NASTY}")],
+        format!("value {NASTY}")
+    );
     let failure = &result(&results, "huge-error")["failure"];
     assert_eq!(failure["reason"], "plugin-error", "{failure}");
     assert_eq!(failure["code"], format!("code{NASTY}"));
@@ -171,10 +182,12 @@ fn controls_from_plugins_and_repositories_are_escaped_for_people_and_exact_in_js
     assert_capped(message, MAX_TEXT, NASTY.len() + 1 + (16 << 20));
     let branches = support::branches(&report);
     let evil = &branches["evil\u{202e}gnp.\u{9b}exe"];
-    assert!(evil["committer"]["name"]
-        .as_str()
-        .unwrap()
-        .contains("\u{1b}[31mRed\u{1b}]0;title\u{7}"));
+    assert!(
+        evil["committer"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("\u{1b}[31mRed\u{1b}]0;title\u{7}")
+    );
 }
 
 #[test]
@@ -227,7 +240,11 @@ fn a_flood_of_denied_capabilities_is_capped_and_its_warnings_rate_limited() {
         stderr.contains("2992 more denied capability attempts not shown"),
         "{stderr}"
     );
-    assert!(stderr.len() < 16 * 1024, "{} bytes of warnings", stderr.len());
+    assert!(
+        stderr.len() < 16 * 1024,
+        "{} bytes of warnings",
+        stderr.len()
+    );
 }
 
 #[test]
@@ -236,7 +253,8 @@ fn plugin_list_and_info_escape_descriptions_and_disabled_reasons() {
     let home = work.path().join("home");
     let dir = hostile(work.path(), "sneaky", "huge-error");
     let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
-    let description = "\"about \\u001b[31mred\\r\\nother@1.0.0: FAILED: forged \\u202egnp \\u009b2J\"";
+    let description =
+        "\"about \\u001b[31mred\\r\\nother@1.0.0: FAILED: forged \\u202egnp \\u009b2J\"";
     let manifest = manifest
         .lines()
         .map(|l| {
@@ -289,7 +307,10 @@ fn plugin_list_and_info_escape_descriptions_and_disabled_reasons() {
     let list = store(&["plugin", "list"]);
     assert_safe_for_a_terminal("plugin list", &list.stdout);
     let list = String::from_utf8(list.stdout).unwrap();
-    assert!(list.contains("last: plugin error code\\x1b[31mred"), "{list}");
+    assert!(
+        list.contains("last: plugin error code\\x1b[31mred"),
+        "{list}"
+    );
 
     let info = store(&["plugin", "info", "sneaky"]);
     assert_safe_for_a_terminal("plugin info", &info.stdout);

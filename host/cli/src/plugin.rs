@@ -9,8 +9,8 @@ use trellis_app::plugins::runtime_options;
 use trellis_app::report::columns::{Column, write_columns};
 use trellis_app::store::trust::{self, Trust};
 use trellis_app::store::{InstallOptions, PluginState, Store, StoreError};
-use trellis_runtime::Runtime;
 use trellis_os::display::{Escaped, escape};
+use trellis_runtime::Runtime;
 use trellis_runtime::plugin::{Capability, MANIFEST_FILE, PluginSource};
 
 use super::{EXIT_FAILURE, EXIT_INPUT, EXIT_OK, error_line};

@@ -93,8 +93,12 @@ mod tests {
         assert!(f.message.len() <= MAX_TEXT + marker.len());
         assert!(f.branch.unwrap().len() <= MAX_BRANCH + marker.len());
         assert!(f.path.unwrap().len() <= MAX_TEXT + marker.len());
-        assert!(f.data.iter().all(|(k, v)| k.len() <= MAX_NAME + marker.len()
-            && v.len() <= MAX_TEXT + marker.len()));
+        assert!(
+            f.data
+                .iter()
+                .all(|(k, v)| k.len() <= MAX_NAME + marker.len()
+                    && v.len() <= MAX_TEXT + marker.len())
+        );
         assert_eq!(f.data["k"], "v");
         let p = plan(Plan {
             workers: 1,

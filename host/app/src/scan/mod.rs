@@ -14,9 +14,9 @@ use trellis_git::{
     self as git, AlignContext, AlignOptions, BranchSelection, FactsCache, GitError, OpenedRepo,
     RepoScan,
 };
+use trellis_os::display::{Escaped, EscapedDisplay};
 use trellis_runtime::plan::{Machine, Plan, RunRecord};
 use trellis_runtime::plugin::{Capability, PluginKind};
-use trellis_os::display::{Escaped, EscapedDisplay};
 use trellis_runtime::{Failure, Invocation, LoadedPlugin, Metrics, Runtime};
 
 /// Denied-capability warnings shown per plugin invocation; the rest are summed up in one line.
