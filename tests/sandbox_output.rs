@@ -19,6 +19,7 @@ const NASTY: &str = "\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwned\u{7} bell\u{7} \
 /// The caps of `trellis_runtime::caps`, as the report shows them.
 const MAX_TEXT: usize = 4096;
 const MAX_NAME: usize = 256;
+const MAX_BRANCH: usize = 1024;
 const MAX_DENIED: usize = 32;
 
 /// A plugin directory running the hostile-output fixture as `id` in `mode`.
@@ -206,8 +207,14 @@ fn every_plugin_string_in_the_report_is_capped() {
     assert!(message.starts_with(NASTY));
     assert_capped(message, MAX_TEXT, NASTY.len() + 1 + (1 << 20));
     assert_capped(finding["data"]["big"].as_str().unwrap(), MAX_TEXT, 1 << 20);
+    let finding = &r["output"][1];
+    assert_capped(finding["rule"].as_str().unwrap(), MAX_NAME, 1 << 18);
+    assert_capped(finding["branch"].as_str().unwrap(), MAX_BRANCH, 1 << 18);
+    assert_capped(finding["path"].as_str().unwrap(), MAX_TEXT, 1 << 18);
+    let data = finding["data"].as_object().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_capped(data.keys().next().unwrap(), MAX_NAME, 1 << 18);
     assert!(out.stdout.len() < 64 * 1024, "{} bytes", out.stdout.len());
-    let _ = MAX_NAME;
 }
 
 #[test]
