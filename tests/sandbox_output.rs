@@ -328,3 +328,23 @@ fn plugin_list_and_info_escape_descriptions_and_disabled_reasons() {
     );
     assert!(info.contains("enabled:   no (disabled after 1 consecutive failures; last: plugin error code\\x1b[31mred"), "{info}");
 }
+
+#[test]
+fn a_plan_reason_is_capped_and_escaped() {
+    let repo = nasty_repo();
+    let tuner = [plugin("tests/fixtures/plugins/hostile-output-tuner")];
+    let table = scan("table", &repo, &tuner, &[]);
+    assert_safe_for_a_terminal("stdout", &table.stdout);
+    assert_safe_for_a_terminal("stderr", &table.stderr);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains("workers — \\x1b[31mred\\x1b[0m \\x1b]0;pwned\\x07"),
+        "{stdout}"
+    );
+    assert!(stdout.len() < 64 * 1024, "{} bytes of table", stdout.len());
+
+    let report = support::report(&scan("json", &repo, &tuner, &[]).stdout);
+    let reason = report["plan"]["output"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with(NASTY), "the exact text is kept");
+    assert_capped(reason, MAX_TEXT, NASTY.len() + 1 + (16 << 20));
+}
