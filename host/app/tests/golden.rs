@@ -58,6 +58,7 @@ fn metrics() -> Metrics {
         query_bytes: 0,
         logs_dropped: 0,
         denied: Vec::new(),
+        denied_dropped: 0,
     }
 }
 

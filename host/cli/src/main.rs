@@ -111,9 +111,10 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Prints one error line for the user.
+/// Prints one error line for the user, escaped for display: an error can quote a plugin, a
+/// manifest or a repository, and none of them may act on the terminal or add lines.
 pub fn error_line(message: impl std::fmt::Display) {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", trellis_os::display::EscapedDisplay(message));
 }
 
 /// The configuration: defaults, with `--config FILE` or the user's file merged on top.

@@ -9,6 +9,7 @@ use trellis_app::plugins::runtime_options;
 use trellis_app::report::columns::{Column, write_columns};
 use trellis_app::store::trust::{self, Trust};
 use trellis_app::store::{InstallOptions, PluginState, Store, StoreError};
+use trellis_os::display::{Escaped, escape};
 use trellis_runtime::Runtime;
 use trellis_runtime::plugin::{Capability, MANIFEST_FILE, PluginSource};
 
@@ -302,11 +303,12 @@ fn list(store: &Store, format: ListFormat) -> Result<u8, u8> {
         .map(|(id, p)| {
             let kind = p.versions.get(&p.active).map_or("?", |v| v.kind.as_str());
             let versions: Vec<String> = p.versions.keys().map(ToString::to_string).collect();
+            // `state.json` and manifests are data, not trusted text: escaped for display.
             vec![
-                id.clone(),
+                escape(id).into_owned(),
                 p.active.to_string(),
                 kind.to_string(),
-                versions.join(", "),
+                escape(&versions.join(", ")).into_owned(),
                 enabled_text(p),
             ]
         })
@@ -320,11 +322,11 @@ fn list(store: &Store, format: ListFormat) -> Result<u8, u8> {
     Ok(EXIT_OK)
 }
 
-/// `yes`, `no`, or `no (why the host disabled it)`.
+/// `yes`, `no`, or `no (why the host disabled it)`, escaped for display.
 fn enabled_text(p: &PluginState) -> String {
     match (&p.enabled, &p.disabled_reason) {
         (true, _) => "yes".to_string(),
-        (false, Some(reason)) => format!("no ({reason})"),
+        (false, Some(reason)) => format!("no ({})", Escaped(reason)),
         (false, None) => "no".to_string(),
     }
 }
@@ -334,7 +336,8 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
     let Some(p) = state.plugins.get(id) else {
         return Err(fail(StoreError::NotInstalled(id.into())));
     };
-    println!("id:        {id}");
+    // Everything from `state.json` and the manifest is escaped for display.
+    println!("id:        {}", Escaped(id));
     println!("active:    {}", p.active);
     println!("enabled:   {}", enabled_text(p));
     let grants: Vec<&str> = p.grants.iter().map(String::as_str).collect();
@@ -343,7 +346,7 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
         if grants.is_empty() {
             "none".to_string()
         } else {
-            grants.join(", ")
+            escape(&grants.join(", ")).into_owned()
         }
     );
     let history: Vec<String> = p.history.iter().map(ToString::to_string).collect();
@@ -354,12 +357,12 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
         let m = &source.manifest;
         println!("kind:      {}", m.kind);
         println!("api:       {} (requires {})", v.api, m.api);
-        println!("about:     {}", m.description);
+        println!("about:     {}", Escaped(&m.description));
         if !m.authors.is_empty() {
-            println!("authors:   {}", m.authors.join(", "));
+            println!("authors:   {}", Escaped(&m.authors.join(", ")));
         }
         if let Some(license) = &m.license {
-            println!("license:   {license}");
+            println!("license:   {}", Escaped(license));
         }
         let asked: Vec<String> = m.capabilities.iter().map(ToString::to_string).collect();
         println!(
@@ -367,7 +370,7 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
             if asked.is_empty() {
                 "nothing".to_string()
             } else {
-                asked.join(", ")
+                escape(&asked.join(", ")).into_owned()
             }
         );
     }
@@ -375,12 +378,12 @@ fn info(store: &Store, id: &str) -> Result<u8, u8> {
     for (version, v) in &p.versions {
         println!(
             "  {version}  sha256 {}  installed {}  {}{}",
-            v.sha256,
+            Escaped(&v.sha256),
             v.installed_at,
-            v.dir,
+            Escaped(&v.dir),
             v.signer
                 .as_ref()
-                .map(|s| format!("  signed by {s}"))
+                .map(|s| format!("  signed by {}", Escaped(s)))
                 .unwrap_or_default()
         );
     }

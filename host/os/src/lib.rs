@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::Path;
 
+pub mod display;
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`, so a
 /// reader sees the old content or the new, never a mix.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

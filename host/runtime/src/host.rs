@@ -87,7 +87,8 @@ impl HostContext {
         while !message.is_char_boundary(end) {
             end -= 1;
         }
-        let message = &message[..end];
+        // Escaped: a log line is one line on a terminal, whatever the plugin put in it.
+        let message = trellis_os::display::escape(&message[..end]);
         let plugin = self.label.as_str();
         match level {
             LogLevel::Trace => tracing::trace!(target: "trellis::plugin", plugin, "{message}"),

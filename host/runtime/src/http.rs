@@ -93,8 +93,10 @@ pub struct HttpHooks {
     shared: Arc<HttpShared>,
     /// Origins granted, as `scheme://host[:port]` without a trailing slash.
     allowed: Vec<String>,
-    /// Origins the plugin tried without a grant.
-    pub denied: Vec<String>,
+    /// Origins the plugin tried without a grant (distinct, capped: see [`crate::caps`]).
+    pub denied: std::collections::BTreeSet<String>,
+    /// Denied attempts at further origins, over the cap.
+    pub denied_dropped: u32,
 }
 
 impl HttpHooks {
@@ -103,7 +105,8 @@ impl HttpHooks {
         HttpHooks {
             shared,
             allowed,
-            denied: Vec::new(),
+            denied: Default::default(),
+            denied_dropped: 0,
         }
     }
 }
@@ -143,7 +146,9 @@ impl WasiHttpHooks for HttpHooks {
         let asked = origin(request.uri());
         if !asked.as_ref().is_some_and(|o| self.allowed.contains(o)) {
             let asked = asked.unwrap_or_else(|| request.uri().to_string());
-            self.denied.push(format!("http={asked}"));
+            if !crate::caps::record_denied(&mut self.denied, format!("http={asked}")) {
+                self.denied_dropped = self.denied_dropped.saturating_add(1);
+            }
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         let shared = self.shared.clone();

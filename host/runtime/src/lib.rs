@@ -9,6 +9,7 @@
 mod api;
 mod bindings;
 mod cache;
+pub mod caps;
 mod engine;
 mod host;
 mod http;
@@ -257,8 +258,11 @@ pub struct Metrics {
     pub query_bytes: u64,
     /// Log lines over the limit, dropped.
     pub logs_dropped: u32,
-    /// Capabilities the plugin tried to use without a grant.
+    /// Capabilities the plugin tried to use without a grant (distinct, at most
+    /// [`caps::MAX_DENIED`]).
     pub denied: Vec<String>,
+    /// Denied attempts at capabilities not recorded in `denied`, over its cap.
+    pub denied_dropped: u32,
 }
 
 /// The engine, the linker with every served API version, and the compile cache.
@@ -376,7 +380,7 @@ impl Runtime {
                     limit_bytes: limit,
                 })
             } else {
-                Ok(findings)
+                Ok(findings.into_iter().map(caps::finding).collect())
             }
         });
         (result, metrics)
@@ -391,9 +395,10 @@ impl Runtime {
         history: &[RunRecord],
         invocation: Invocation,
     ) -> (Result<Plan, Failure>, Metrics) {
-        self.invoke(plugin, invocation, async |store| {
+        let (result, metrics) = self.invoke(plugin, invocation, async |store| {
             plugin.pre.tune(store, machine, repos, history).await
-        })
+        });
+        (result.map(caps::plan), metrics)
     }
 
     /// Runs `call` in a fresh store with the invocation's limits, and classifies the outcome.
@@ -445,23 +450,23 @@ impl Runtime {
 
         let fuel_left = store.get_fuel().unwrap_or(0);
         let state = store.data();
-        let metrics = Metrics {
+        let mut metrics = Metrics {
             duration_ms: duration.as_secs_f64() * 1000.0,
             fuel_used: limits.fuel.saturating_sub(fuel_left),
             peak_memory_bytes: state.limiter.peak_memory as u64,
             queries: state.host.queries,
             query_bytes: state.host.query_bytes,
             logs_dropped: state.host.logs_dropped,
-            denied: state
-                .host
-                .denied
-                .iter()
-                .chain(&state.http.denied)
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            denied: Vec::new(),
+            denied_dropped: state.http.denied_dropped,
         };
+        let mut denied = BTreeSet::new();
+        for entry in state.host.denied.iter().chain(&state.http.denied) {
+            if !caps::record_denied(&mut denied, entry.clone()) {
+                metrics.denied_dropped = metrics.denied_dropped.saturating_add(1);
+            }
+        }
+        metrics.denied = denied.into_iter().collect();
         if state.host.logs_dropped > 0 {
             tracing::warn!(
                 plugin = %plugin.label(),
@@ -472,6 +477,7 @@ impl Runtime {
         let result = match outcome {
             Some(Ok(Ok(value))) => Ok(value),
             Some(Ok(Err(PluginErr { code, message }))) => {
+                let (code, message) = caps::plugin_error(code, message);
                 Err(Failure::PluginError { code, message })
             }
             Some(Err(error)) => Err(classify(&error, state, &limits)),

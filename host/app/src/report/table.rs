@@ -5,10 +5,13 @@ use std::io::Write;
 use super::columns::{Column, write_columns};
 use super::{ScanReport, Status};
 use trellis_git::facts::ConflictPrediction;
+use trellis_os::display::{Escaped, EscapedDisplay, escape};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// Writes `report` as aligned text tables.
+/// Writes `report` as aligned text tables. Every string from a repository or a plugin is
+/// escaped for display ([`trellis_os::display`]): nothing it holds acts on the terminal or
+/// starts a line of its own.
 pub fn write_table(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
     // Stdout is line-buffered: without a buffer, every row is a syscall.
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -22,7 +25,10 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
             Some(p) => writeln!(
                 out,
                 "plan from {}@{}: {} workers — {}",
-                plan.id, plan.version, p.workers, p.reason
+                plan.id,
+                plan.version,
+                p.workers,
+                Escaped(&p.reason)
             )?,
             None => writeln!(
                 out,
@@ -31,7 +37,7 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
                 plan.version,
                 plan.failure
                     .as_ref()
-                    .map(ToString::to_string)
+                    .map(|f| EscapedDisplay(f).to_string())
                     .unwrap_or_default()
             )?,
         }
@@ -42,14 +48,18 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
         }
         let f = &repo.facts;
         if f.base_tip.is_empty() {
-            writeln!(out, "{}  empty repository (no commits yet)", f.path)?;
+            writeln!(
+                out,
+                "{}  empty repository (no commits yet)",
+                Escaped(&f.path)
+            )?;
             continue;
         }
         writeln!(
             out,
             "{}  base {} @ {}  ({} branches, {} commits)",
-            f.path,
-            f.base,
+            Escaped(&f.path),
+            Escaped(&f.base),
             &f.base_tip[..f.base_tip.len().min(10)],
             repo.branches.len(),
             f.stats.commits.map_or("?".into(), |c| c.to_string())
@@ -78,14 +88,14 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
                     }
                 };
                 vec![
-                    b.name.clone(),
+                    escape(&b.name).into_owned(),
                     b.ahead.to_string(),
                     b.behind.to_string(),
                     merged.to_string(),
                     changes,
                     conflicts,
                     format!("{age}d"),
-                    b.committer.name.clone(),
+                    escape(&b.committer.name).into_owned(),
                 ]
             })
             .collect();
@@ -105,7 +115,7 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
             write_columns(out, "  ", &columns, &rows)?;
         }
         for e in &repo.branch_errors {
-            writeln!(out, "  ! {}: {}", e.name, e.error)?;
+            writeln!(out, "  ! {}: {}", Escaped(&e.name), Escaped(&e.error))?;
         }
         for plugin in &repo.plugins {
             match (plugin.status, &plugin.output) {
@@ -123,8 +133,8 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
                             out,
                             "    {:<7} {}: {}",
                             finding.severity.as_str(),
-                            finding.rule,
-                            finding.message
+                            Escaped(&finding.rule),
+                            Escaped(&finding.message)
                         )?;
                     }
                 }
@@ -136,7 +146,7 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
                     plugin
                         .failure
                         .as_ref()
-                        .map(ToString::to_string)
+                        .map(|f| EscapedDisplay(f).to_string())
                         .unwrap_or_default()
                 )?,
             }

@@ -14,9 +14,13 @@ use trellis_git::{
     self as git, AlignContext, AlignOptions, BranchSelection, FactsCache, GitError, OpenedRepo,
     RepoScan,
 };
+use trellis_os::display::{Escaped, EscapedDisplay};
 use trellis_runtime::plan::{Machine, Plan, RunRecord};
 use trellis_runtime::plugin::{Capability, PluginKind};
 use trellis_runtime::{Failure, Invocation, LoadedPlugin, Metrics, Runtime};
+
+/// Denied-capability warnings shown per plugin invocation; the rest are summed up in one line.
+const MAX_DENIED_WARNINGS: usize = 8;
 
 /// What to scan and with what.
 pub struct ScanRequest<'a> {
@@ -360,12 +364,25 @@ fn run_plugins(
                 Some(failure) => (Err(failure), Metrics::default()),
                 None => runtime.analyze(plugin, scan, invocation),
             };
-            for capability in &metrics.denied {
+            // Rate-limited like log lines: a plugin cannot flood the terminal with warnings.
+            for capability in metrics.denied.iter().take(MAX_DENIED_WARNINGS) {
+                let capability = Escaped(capability);
                 tracing::warn!(
                     plugin = %plugin.label(),
-                    repo = %scan.facts.path,
+                    repo = %Escaped(&scan.facts.path),
                     "denied capability `{capability}`: grant it with --grant {}:{capability}",
                     plugin.manifest.id
+                );
+            }
+            let unshown = metrics.denied.len().saturating_sub(MAX_DENIED_WARNINGS)
+                + metrics.denied_dropped as usize;
+            if unshown > 0 {
+                tracing::warn!(
+                    plugin = %plugin.label(),
+                    repo = %Escaped(&scan.facts.path),
+                    "{unshown} more denied capability attempts not shown \
+                     (`--format json` lists up to {} in metrics.denied)",
+                    trellis_runtime::caps::MAX_DENIED
                 );
             }
             plugin_result(plugin, result, metrics)
@@ -422,7 +439,8 @@ fn plugin_result<T>(
     let (status, output, failure) = match result {
         Ok(output) => (Status::Ok, Some(output), None),
         Err(failure) => {
-            tracing::warn!(plugin = %plugin.label(), "plugin failed: {failure}");
+            let failure_text = EscapedDisplay(&failure);
+            tracing::warn!(plugin = %plugin.label(), "plugin failed: {failure_text}");
             (Status::Failed, None, Some(failure))
         }
     };
