@@ -147,10 +147,7 @@ fn http_server(connections: usize) -> String {
                     length = v.trim().parse().unwrap_or(0);
                 }
             }
-            let _ = std::io::copy(
-                &mut reader.take(length.min(4 * MIB)),
-                &mut std::io::sink(),
-            );
+            let _ = std::io::copy(&mut reader.take(length.min(4 * MIB)), &mut std::io::sink());
             let _ = write!(
                 stream,
                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -182,12 +179,7 @@ fn header_fields_without_any_grant_are_bounded_on_the_host() {
         ),
         hostile_wasi(work.path(), "w-ok", "mode = \"ok\"", None),
     ];
-    let run = scan(
-        work.path(),
-        &repo,
-        "[limits]\nmemory_mb = 16\n",
-        &plugins,
-    );
+    let run = scan(work.path(), &repo, "[limits]\nmemory_mb = 16\n", &plugins);
     assert_eq!(
         failure(&run, "w-many"),
         serde_json::json!({"reason": "host-resources", "resource": "handles", "limit": 1000, "requested": 1001})
@@ -221,7 +213,10 @@ fn a_huge_request_body_is_refused_before_it_is_buffered() {
     let plugins = [hostile_wasi(
         work.path(),
         "w-body",
-        &format!("mode = \"body\"\norigin = \"{origin}\"\nsize = {}", 192 * MIB),
+        &format!(
+            "mode = \"body\"\norigin = \"{origin}\"\nsize = {}",
+            192 * MIB
+        ),
         Some(&origin),
     )];
     let run = scan(
