@@ -516,7 +516,8 @@ impl Runtime {
                 .clone()
         });
         let refused = refused.or_else(|| {
-            let failed = matches!(outcome, Some(Err(_)));
+            // A full table ends the plugin with wasmtime's error (not a trap) at the next push.
+            let failed = matches!(&outcome, Some(Err(e)) if e.downcast_ref::<Trap>().is_none());
             (table_full && failed).then(|| HostRefused {
                 resource: "handles",
                 limit: state.host_resources_cap() as u64,

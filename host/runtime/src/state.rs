@@ -26,6 +26,8 @@ const FIELDS_BYTES: usize = 64 * 1024;
 /// What every resource costs on the host besides its contents (its entry, bookkeeping, a
 /// pollable or a descriptor).
 const ENTRY_BYTES: usize = 256;
+/// Bytes one `get-random-bytes` call may ask for.
+const RANDOM_BYTES: u64 = 1 << 20;
 /// Per header value, the `HeaderMap` bookkeeping around its name and bytes.
 const HEADER_BYTES: usize = 64;
 
@@ -72,6 +74,8 @@ impl State {
             .allow_ip_name_lookup(false)
             .wall_clock(FrozenClock(scan_time))
             .monotonic_clock(FrozenClock(scan_time))
+            // Random bytes are made on the host before the guest gets them: one call's worth.
+            .max_random_size(RANDOM_BYTES)
             .build();
         // Every WASI resource the plugin creates lives in this table, on the host: cap how many.
         let mut table = ResourceTable::new();
