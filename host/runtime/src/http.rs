@@ -299,6 +299,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cancelled_waiter_gives_its_token_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let bucket = RateLimiter::new(1.0, 1);
+        runtime.block_on(async {
+            bucket.acquire().await;
+            // Waits a second for its token, but its invocation ends first.
+            let cancelled = tokio::time::timeout(Duration::from_millis(50), bucket.acquire()).await;
+            assert!(cancelled.is_err());
+            // The next one waits for one token, not two.
+            let started = Instant::now();
+            bucket.acquire().await;
+            let waited = started.elapsed();
+            assert!(waited < Duration::from_millis(1500), "waited {waited:?}");
+        });
+    }
+
+    #[test]
     fn origins_ignore_paths_and_default_ports() {
         let o = |s: &str| origin(&s.parse().unwrap());
         assert_eq!(
