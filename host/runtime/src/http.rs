@@ -119,9 +119,11 @@ pub struct HttpHooks {
     allowed: Vec<String>,
     /// Origins the plugin tried without a grant.
     pub denied: Vec<String>,
-    /// This invocation's share of the shared bucket: its requests waiting for a token at once
-    /// (`burst`); the others wait here, without taking from the bucket. Closed when the
-    /// invocation ends, so nothing of it is left in line.
+    /// This invocation's share of the shared bucket: one place in its line. One request at a
+    /// time waits for a token (so the bucket owes at most one token per running invocation);
+    /// the others wait here, without taking from the bucket. A request whose token is free at
+    /// once passes at once, so a plugin alone still gets the whole rate and burst. Closed when
+    /// the invocation ends, so nothing of it is left in line.
     share: Arc<Semaphore>,
     /// Set (from a request's task) when a request body was over `max_request_kb`.
     pub refused: Arc<Mutex<Option<HostRefused>>>,
@@ -130,7 +132,7 @@ pub struct HttpHooks {
 impl HttpHooks {
     /// Hooks allowing `allowed` origins.
     pub fn new(shared: Arc<HttpShared>, allowed: Vec<String>) -> Self {
-        let share = Arc::new(Semaphore::new(shared.settings.burst.max(1) as usize));
+        let share = Arc::new(Semaphore::new(1));
         HttpHooks {
             shared,
             allowed,
