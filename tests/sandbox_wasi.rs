@@ -42,7 +42,10 @@ fn hostile_wasi(parent: &Path, id: &str, config: &str, origin: Option<&str>) -> 
 
 /// What a scan produced, and the peak RSS of the `trellis` process while it ran.
 struct Run {
+    /// Plugin results of the first repository, by id.
     results: HashMap<String, Value>,
+    /// The whole report.
+    report: Value,
     peak_rss: u64,
     elapsed: Duration,
 }
@@ -50,11 +53,17 @@ struct Run {
 /// Runs `trellis scan --format json` on `repo` with `config` and `plugins`, watching the
 /// child's `VmHWM` until it exits (bounded: two minutes at most).
 fn scan(work: &Path, repo: &Repo, config: &str, plugins: &[PathBuf]) -> Run {
+    scan_repos(work, &[repo], config, plugins)
+}
+
+/// [`scan`] over several repositories (in parallel, a worker each).
+fn scan_repos(work: &Path, repos: &[&Repo], config: &str, plugins: &[PathBuf]) -> Run {
     let config_path = work.join("trellis.toml");
     std::fs::write(&config_path, config).unwrap();
     let mut cmd = trellis();
     cmd.args(["scan", "--format", "json"])
-        .arg(repo.path())
+        .args(repos.iter().map(|r| r.path()))
+        .args(["--jobs", &repos.len().to_string()])
         .arg("--config")
         .arg(&config_path);
     for dir in plugins {
@@ -110,6 +119,7 @@ fn scan(work: &Path, repo: &Repo, config: &str, plugins: &[PathBuf]) -> Run {
         .collect();
     Run {
         results,
+        report,
         peak_rss,
         elapsed,
     }
@@ -252,25 +262,7 @@ fn requests_left_behind_are_cancelled_and_cannot_starve_the_next_plugin() {
         Some(&origin),
     );
     // The next plugin asks for one response, with five seconds to get it.
-    let single = {
-        let built = plugin("tests/fixtures/plugins/hostile");
-        let dir = work.path().join("b-single");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(built.join("hostile.wasm"), dir.join("hostile.wasm")).unwrap();
-        let manifest = std::fs::read_to_string(built.join("plugin.toml"))
-            .unwrap()
-            .replace("id = \"hostile\"", "id = \"b-single\"")
-            .replace(
-                "mode = \"ok\"",
-                &format!("mode = \"http\"\npath = \"{origin}/single\""),
-            )
-            .replace(
-                "git.blobs = true",
-                &format!("git.blobs = true\nhttp = [\"{origin}\"]"),
-            );
-        std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
-        dir
-    };
+    let single = single_get(work.path(), &origin);
     let run = scan(
         work.path(),
         &repo,
@@ -288,6 +280,83 @@ fn requests_left_behind_are_cancelled_and_cannot_starve_the_next_plugin() {
         .unwrap();
     assert!(took < 2000.0, "the single request took {took} ms");
     assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+}
+
+/// The hostile fixture as `b-single`, granted `origin`: one `GET /single` through the SDK.
+fn single_get(parent: &Path, origin: &str) -> PathBuf {
+    let built = plugin("tests/fixtures/plugins/hostile");
+    let dir = parent.join("b-single");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(built.join("hostile.wasm"), dir.join("hostile.wasm")).unwrap();
+    let manifest = std::fs::read_to_string(built.join("plugin.toml"))
+        .unwrap()
+        .replace("id = \"hostile\"", "id = \"b-single\"")
+        .replace(
+            "mode = \"ok\"",
+            &format!("mode = \"http\"\npath = \"{origin}/single\""),
+        )
+        .replace(
+            "git.blobs = true",
+            &format!("git.blobs = true\nhttp = [\"{origin}\"]"),
+        );
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+    dir
+}
+
+#[test]
+fn a_plugin_queueing_requests_gets_only_its_share_while_another_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let origin = http_server(2100);
+    // In `hogged` the queueing plugin queues 2,000 requests and waits (until its 3 s deadline);
+    // meanwhile, in `quiet`, scanned in parallel, it does nothing and the next plugin asks for
+    // one response.
+    let mut hogged = Repo::new();
+    hogged.commit("one");
+    hogged.git(&["branch", "hog"]);
+    let mut quiet = Repo::new();
+    quiet.commit("one");
+    let queue = hostile_wasi(
+        work.path(),
+        "a-queue",
+        &format!(
+            "mode = \"queue\"\norigin = \"{origin}\"\ncount = 2000\nwait = true\n\
+             only_with_branch = \"hog\""
+        ),
+        Some(&origin),
+    );
+    let single = single_get(work.path(), &origin);
+    let run = scan_repos(
+        work.path(),
+        &[&hogged, &quiet],
+        &format!(
+            "[http]\nrate_per_second = 10.0\nburst = 5\n\
+             [plugins.a-queue]\ngrants = [\"http={origin}\"]\n\
+             limits = {{ host_resources = 5000, timeout_ms = 3000 }}\n\
+             [plugins.b-single]\ngrants = [\"http={origin}\"]\nlimits = {{ timeout_ms = 2000 }}\n"
+        ),
+        &[queue, single],
+    );
+    let repos = run.report["repositories"].as_array().unwrap();
+    let result = |repo: &Repo, id: &str| {
+        let path = repo.path().display().to_string();
+        let r = repos
+            .iter()
+            .find(|r| r["facts"]["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("no {path} in {}", run.report));
+        r["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(result(&hogged, "a-queue")["failure"]["reason"], "deadline");
+    let idle = result(&quiet, "a-queue");
+    assert_eq!(idle["output"][0]["message"], "idle", "{idle}");
+    let single = result(&quiet, "b-single");
+    assert_eq!(single["status"], "ok", "{single}");
+    assert_eq!(single["output"][0]["message"], "200 ok", "{single}");
 }
 
 #[test]
