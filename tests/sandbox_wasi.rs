@@ -308,8 +308,8 @@ fn a_plugin_queueing_requests_gets_only_its_share_while_another_runs() {
     let work = tempfile::tempdir().unwrap();
     let origin = http_server(2100);
     // In `hogged` the queueing plugin queues 2,000 requests and waits (until its 3 s deadline);
-    // meanwhile, in `quiet`, scanned in parallel, it does nothing and the next plugin asks for
-    // one response.
+    // meanwhile, in `quiet`, scanned in parallel, it sleeps a second (so that the queue is
+    // there) and the next plugin asks for one response.
     let mut hogged = Repo::new();
     hogged.commit("one");
     hogged.git(&["branch", "hog"]);
@@ -320,7 +320,7 @@ fn a_plugin_queueing_requests_gets_only_its_share_while_another_runs() {
         "a-queue",
         &format!(
             "mode = \"queue\"\norigin = \"{origin}\"\ncount = 2000\nwait = true\n\
-             only_with_branch = \"hog\""
+             only_with_branch = \"hog\"\nidle_ms = 1000"
         ),
         Some(&origin),
     );
