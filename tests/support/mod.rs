@@ -159,7 +159,7 @@ pub fn report(stdout: &[u8]) -> Value {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     let json: Value = serde_json::from_slice(stdout).expect("JSON report");
     let validator = VALIDATOR.get_or_init(|| {
-        let path = xtask::workspace_root().join("host/report/schema/report.schema.json");
+        let path = checkout().join("host/report/schema/report.schema.json");
         let text = std::fs::read_to_string(&path).expect("report schema");
         let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
         jsonschema::validator_for(&schema).expect("a valid JSON Schema")
@@ -178,6 +178,12 @@ pub fn report(stdout: &[u8]) -> Value {
     json
 }
 
+/// The checkout these tests were compiled from (the `xtask` library may have been built from
+/// another work tree sharing the target directory).
+fn checkout() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// Builds the plugin crate at `crate_dir` (relative to the workspace root) once per test
 /// process and returns its assembled plugin directory.
 pub fn plugin(crate_dir: &str) -> PathBuf {
@@ -189,7 +195,7 @@ pub fn plugin(crate_dir: &str) -> PathBuf {
         return dir.clone();
     }
     let out = OUT.get_or_init(|| tempfile::tempdir().expect("temp dir"));
-    let source = xtask::workspace_root().join(crate_dir);
+    let source = checkout().join(crate_dir);
     let name = source.file_name().expect("crate dir name").to_owned();
     let dir = xtask::build_plugin_dir(&source, &out.path().join(name))
         .unwrap_or_else(|e| panic!("cannot build {crate_dir}: {e:#}"));

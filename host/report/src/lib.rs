@@ -276,6 +276,17 @@ pub enum Failure {
         /// The plugin's message.
         message: String,
     },
+    /// It held more WASI resources on the host than allowed (header fields, requests, bodies,
+    /// streams, pollables, descriptors).
+    HostResources {
+        /// What: `handles` (resources at once), `bytes` (their bytes on the host) or
+        /// `request-body` (one outgoing request body).
+        resource: String,
+        /// The limit.
+        limit: u64,
+        /// What it reached or asked for.
+        requested: u64,
+    },
     /// It could not be instantiated.
     Instantiate {
         /// Why.

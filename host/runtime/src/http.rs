@@ -5,10 +5,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::limits::HostRefused;
+
+/// Bytes one write to an outgoing body's stream may buffer on the host.
+pub const BODY_CHUNK_BYTES: usize = 64 * 1024;
 
 /// `[http]` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -50,7 +56,8 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token, waiting for one if the bucket is empty.
+    /// Takes a token, waiting for one if the bucket is empty. A waiter dropped before its turn
+    /// (its invocation ended) gives its token back.
     pub async fn acquire(&self) {
         let wait = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,8 +74,25 @@ impl RateLimiter {
             }
         };
         if !wait.is_zero() {
+            let refund = Refund(self);
             tokio::time::sleep(wait).await;
+            std::mem::forget(refund);
         }
+    }
+
+    /// Gives a token back.
+    fn refund(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = (state.0 + 1.0).min(self.burst);
+    }
+}
+
+/// Gives a reserved token back unless forgotten.
+struct Refund<'a>(&'a RateLimiter);
+
+impl Drop for Refund<'_> {
+    fn drop(&mut self) {
+        self.0.refund();
     }
 }
 
@@ -97,17 +121,36 @@ pub struct HttpHooks {
     pub denied: std::collections::BTreeSet<String>,
     /// Denied attempts at further origins, over the cap.
     pub denied_dropped: u32,
+    /// This invocation's share of the shared bucket: one place in its line. One request at a
+    /// time waits for a token (so the bucket owes at most one token per running invocation);
+    /// the others wait here, without taking from the bucket. A request whose token is free at
+    /// once passes at once, so a plugin alone still gets the whole rate and burst. Closed when
+    /// the invocation ends, so nothing of it is left in line.
+    share: Arc<Semaphore>,
+    /// Set (from a request's task) when a request body was over `max_request_kb`.
+    pub refused: Arc<Mutex<Option<HostRefused>>>,
 }
 
 impl HttpHooks {
     /// Hooks allowing `allowed` origins.
     pub fn new(shared: Arc<HttpShared>, allowed: Vec<String>) -> Self {
+        let share = Arc::new(Semaphore::new(1));
         HttpHooks {
             shared,
             allowed,
             denied: Default::default(),
             denied_dropped: 0,
+            share,
+            refused: Arc::default(),
         }
+    }
+}
+
+impl Drop for HttpHooks {
+    fn drop(&mut self) {
+        // Requests still in flight are aborted with the store's resources; closing the share
+        // also stops any that are waiting for their turn.
+        self.share.close();
     }
 }
 
@@ -136,6 +179,10 @@ type Pending = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendResult = Result<(http::Response<WasiBody>, Pending), HttpError>;
 
 impl WasiHttpHooks for HttpHooks {
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -152,6 +199,8 @@ impl WasiHttpHooks for HttpHooks {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         let shared = self.shared.clone();
+        let share = self.share.clone();
+        let refused = self.refused.clone();
         let s = shared.settings;
         // The host's timeouts, not the guest's: a plugin cannot ask to wait longer.
         let _ = options;
@@ -162,14 +211,30 @@ impl WasiHttpHooks for HttpHooks {
         };
         Box::new(async move {
             let (parts, body) = request.into_parts();
-            // Buffered so that a retry can send it again.
-            let body = body.collect().await?.to_bytes();
-            if body.len() as u64 > s.max_request_kb.saturating_mul(1024) {
-                return Err(HttpError::HttpRequestBodySize(Some(body.len() as u64)));
-            }
+            // Buffered so that a retry can send it again; refused as soon as it is too large.
+            let limit = s.max_request_kb.saturating_mul(1024);
+            let body = match collect_at_most(&parts.headers, body, limit).await? {
+                Ok(body) => body,
+                Err(size) => {
+                    refused
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(HostRefused {
+                            resource: "request-body",
+                            limit,
+                            requested: size,
+                        });
+                    return Err(HttpError::HttpRequestBodySize(Some(size)));
+                }
+            };
             let mut attempt = 0;
             loop {
-                shared.limiter.acquire().await;
+                {
+                    let _turn = share.acquire().await.map_err(|_| {
+                        HttpError::InternalError(Some("the invocation ended".into()))
+                    })?;
+                    shared.limiter.acquire().await;
+                }
                 let request = rebuild(&parts, body.clone())?;
                 let (response, io) =
                     wasmtime_wasi_http::default_send_request(request, Some(timeouts)).await?;
@@ -186,6 +251,33 @@ impl WasiHttpHooks for HttpHooks {
             }
         })
     }
+}
+
+/// The body, read until it ends or passes `limit` bytes (a `Content-Length` over it is
+/// refused before reading): `Err(size)` with the declared size, or the bytes read so far.
+async fn collect_at_most(
+    headers: &http::HeaderMap,
+    mut body: WasiBody,
+    limit: u64,
+) -> Result<Result<Bytes, u64>, HttpError> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(size) = declared.filter(|&n| n > limit) {
+        return Ok(Err(size));
+    }
+    let mut bytes = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            let size = bytes.len() as u64 + data.len() as u64;
+            if size > limit {
+                return Ok(Err(size));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(Ok(bytes.freeze()))
 }
 
 /// A fresh request with the same method, URI, version and headers, and `body`.
@@ -212,6 +304,26 @@ fn rebuild(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_waiter_gives_its_token_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let bucket = RateLimiter::new(1.0, 1);
+        runtime.block_on(async {
+            bucket.acquire().await;
+            // Waits a second for its token, but its invocation ends first.
+            let cancelled = tokio::time::timeout(Duration::from_millis(50), bucket.acquire()).await;
+            assert!(cancelled.is_err());
+            // The next one waits for one token, not two.
+            let started = Instant::now();
+            bucket.acquire().await;
+            let waited = started.elapsed();
+            assert!(waited < Duration::from_millis(1500), "waited {waited:?}");
+        });
+    }
 
     #[test]
     fn origins_ignore_paths_and_default_ports() {

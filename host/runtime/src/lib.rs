@@ -26,11 +26,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use api::{API_VERSION_SECTION, ApiVersion};
 pub use http::HttpSettings;
-pub use limits::Limits;
+pub use limits::{HostRefused, Limits};
 
 use crate::plan::{Machine, Plan, RunRecord};
 use crate::plugin::{Capability, Finding, Manifest, PluginKind, PluginSource, SourceError};
@@ -206,6 +206,17 @@ pub enum Failure {
         /// The plugin's message.
         message: String,
     },
+    /// It held more WASI resources on the host than allowed (header fields, requests, bodies,
+    /// streams, pollables, descriptors).
+    HostResources {
+        /// What: `handles` (resources at once), `bytes` (their bytes on the host) or
+        /// `request-body` (one outgoing request body).
+        resource: String,
+        /// The limit.
+        limit: u64,
+        /// What it reached or asked for.
+        requested: u64,
+    },
     /// It could not be instantiated, or its limits are misconfigured.
     Instantiate {
         /// Why.
@@ -238,6 +249,14 @@ impl fmt::Display for Failure {
                 write!(f, "result too large: {bytes} bytes, limit {limit_bytes}")
             }
             Failure::PluginError { code, message } => write!(f, "plugin error {code}: {message}"),
+            Failure::HostResources {
+                resource,
+                limit,
+                requested,
+            } => write!(
+                f,
+                "host resource limit exceeded: {resource} reached {requested}, limit {limit}"
+            ),
             Failure::Instantiate { message } => write!(f, "cannot instantiate: {message}"),
         }
     }
@@ -436,8 +455,22 @@ impl Runtime {
         let timeout = Duration::from_millis(limits.timeout_ms);
         let setup = store.set_fuel(limits.fuel);
         // The epoch deadline stops guest code that computes; the timer stops a guest that waits
-        // in the host (a WASI sleep or poll), where no epoch check runs.
-        store.set_epoch_deadline(engine::ticks_for(timeout));
+        // in the host (a WASI sleep or poll), where no epoch check runs. Every tick, the bytes
+        // its WASI resources hold on the host are measured against their cap.
+        let deadline = engine::ticks_for(timeout);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            if engine::ticks_for(started.elapsed()) >= deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            match ctx.data_mut().check_host() {
+                Ok(()) => Ok(UpdateDeadline::Continue(1)),
+                Err(refused) => Err(wasmtime::Error::msg(format!(
+                    "host resources exceeded: {}",
+                    refused.resource
+                ))),
+            }
+        });
         let outcome = match setup {
             Err(e) => Some(Err(e)),
             Ok(()) => self.executor.block_on(async {
@@ -449,11 +482,14 @@ impl Runtime {
         let duration = started.elapsed();
 
         let fuel_left = store.get_fuel().unwrap_or(0);
+        let _ = store.data_mut().check_host();
+        let table_full = store.data_mut().host_table_full();
         let state = store.data();
         let mut metrics = Metrics {
             duration_ms: duration.as_secs_f64() * 1000.0,
             fuel_used: limits.fuel.saturating_sub(fuel_left),
-            peak_memory_bytes: state.limiter.peak_memory as u64,
+            // Linear memory plus what its WASI resources held on the host.
+            peak_memory_bytes: (state.limiter.peak_memory + state.host_peak) as u64,
             queries: state.host.queries,
             query_bytes: state.host.query_bytes,
             logs_dropped: state.host.logs_dropped,
@@ -474,14 +510,37 @@ impl Runtime {
                 state.host.logs_dropped
             );
         }
-        let result = match outcome {
-            Some(Ok(Ok(value))) => Ok(value),
-            Some(Ok(Err(PluginErr { code, message }))) => {
+        // A host resource limit fails the invocation even when the plugin carried on.
+        let refused = state.host_refused.clone().or_else(|| {
+            state
+                .http
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        });
+        let refused = refused.or_else(|| {
+            // A full table ends the plugin with wasmtime's error (not a trap) at the next push.
+            let failed = matches!(&outcome, Some(Err(e)) if e.downcast_ref::<Trap>().is_none());
+            (table_full && failed).then(|| HostRefused {
+                resource: "handles",
+                limit: state.host_resources_cap() as u64,
+                requested: state.host_resources_cap() as u64 + 1,
+            })
+        });
+        let result = match (refused, outcome) {
+            (Some(r), _) => Err(Failure::HostResources {
+                resource: r.resource.to_string(),
+                limit: r.limit,
+                requested: r.requested,
+            }),
+            (None, Some(Ok(Ok(value)))) => Ok(value),
+            (None, Some(Ok(Err(PluginErr { code, message })))) => {
                 let (code, message) = caps::plugin_error(code, message);
                 Err(Failure::PluginError { code, message })
             }
-            Some(Err(error)) => Err(classify(&error, state, &limits)),
-            None => Err(Failure::Deadline {
+            (None, Some(Err(error))) => Err(classify(&error, state, &limits)),
+            (None, None) => Err(Failure::Deadline {
                 timeout_ms: limits.timeout_ms,
             }),
         };

@@ -28,6 +28,12 @@ pub struct Limits {
     pub query_kb: u64,
     /// Log lines a plugin may write per invocation; the rest are counted and dropped.
     pub log_lines: u32,
+    /// WASI resources the host may hold for one invocation at once (header fields, requests,
+    /// bodies, streams, pollables, descriptors): entries of its resource table.
+    pub host_resources: usize,
+    /// Bytes those resources may hold on the host, in KiB (header fields, request targets,
+    /// buffered body chunks); a single header `fields` holds at most 64 KiB of it.
+    pub host_kb: u64,
 }
 
 impl Limits {
@@ -35,6 +41,23 @@ impl Limits {
     pub fn memory_bytes(&self) -> usize {
         usize::try_from(self.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
     }
+
+    /// The host resources' byte cap.
+    pub fn host_bytes(&self) -> usize {
+        usize::try_from(self.host_kb.saturating_mul(1024)).unwrap_or(usize::MAX)
+    }
+}
+
+/// A host-side resource limit a plugin exceeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRefused {
+    /// What: `handles` (resources held at once), `bytes` (their bytes on the host) or
+    /// `request-body` (bytes of one outgoing request body).
+    pub resource: &'static str,
+    /// The limit.
+    pub limit: u64,
+    /// What it reached or asked for.
+    pub requested: u64,
 }
 
 /// Enforces the memory, table and instance caps, and remembers what it refused.

@@ -172,6 +172,15 @@ fn failure(f: &Failure) -> wire::Failure {
             wire::Failure::ResultTooLarge { bytes, limit_bytes }
         }
         Failure::PluginError { code, message } => wire::Failure::PluginError { code, message },
+        Failure::HostResources {
+            resource,
+            limit,
+            requested,
+        } => wire::Failure::HostResources {
+            resource,
+            limit,
+            requested,
+        },
         Failure::Instantiate { message } => wire::Failure::Instantiate { message },
     }
 }
