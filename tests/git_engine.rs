@@ -27,52 +27,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
 /// What `git merge-tree --write-tree --name-only BASE NAME` says: the result tree and the
 /// conflicted paths (`None` when clean).
 fn merge_tree(dir: &Path, base: &str, name: &str) -> (String, Option<Vec<String>>) {
-    let out = git_command(dir)
-        .args([
-            "merge-tree",
-            "--write-tree",
-            "--name-only",
-            "--no-messages",
-            base,
-            name,
-        ])
-        .output()
-        .expect("run git merge-tree");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut lines = text.lines();
-    let tree = lines.next().unwrap_or_default().to_string();
-    match out.status.code() {
-        Some(0) => (tree, None),
-        Some(1) => {
-            let paths: BTreeSet<String> =
-                lines.filter(|l| !l.is_empty()).map(String::from).collect();
-            (tree, Some(paths.into_iter().collect()))
-        }
-        code => panic!(
-            "git merge-tree {base} {name} exited {code:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
+    let merge = xtask::git::merge_tree(dir, base, name).expect("git merge-tree");
+    (merge.tree, merge.conflicts)
 }
 
 /// `git diff --no-renames --shortstat BASE...NAME` as numbers.
 fn shortstat(dir: &Path, base: &str, name: &str) -> (u64, u64, u64) {
-    let stat = git(
-        dir,
-        &[
-            "diff",
-            "--no-renames",
-            "--shortstat",
-            &format!("{base}...{name}"),
-        ],
-    );
-    let number = |word: &str| {
-        stat.split(',')
-            .find(|part| part.contains(word))
-            .and_then(|part| part.split_whitespace().next())
-            .map_or(0, |n| n.parse().expect("a number"))
-    };
-    (number("changed"), number("insertion"), number("deletion"))
+    xtask::git::shortstat(dir, base, name).expect("git diff --shortstat")
 }
 
 /// Checks every fact of every branch in `report` against the git CLI.
@@ -112,13 +73,9 @@ fn assert_all_facts_match_git(dir: &Path, base: &str, report: &Value) {
             .unwrap_or_else(|| panic!("{name} not reported"));
         assert_eq!(b["ahead"].to_string(), parts[1], "ahead of {name}");
         assert_eq!(b["behind"].to_string(), parts[2], "behind of {name}");
-        let bases = git_command(dir)
-            .args(["merge-base", "--all", base, name])
-            .output()
-            .expect("git");
-        let expected: BTreeSet<String> = String::from_utf8_lossy(&bases.stdout)
-            .lines()
-            .map(String::from)
+        let expected: BTreeSet<String> = xtask::git::merge_bases(dir, base, name)
+            .expect("git merge-base")
+            .into_iter()
             .collect();
         let actual: BTreeSet<String> = b["merge_bases"]
             .as_array()

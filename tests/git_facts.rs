@@ -37,10 +37,9 @@ fn assert_matches_git(repo: &Repo, base: &str, report: &Value) {
         assert_eq!(b["ahead"], ahead, "ahead of {name}");
         assert_eq!(b["behind"], behind, "behind of {name}");
 
-        let out = repo.git_output(&["merge-base", "--all", base, name]);
-        let expected: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(String::from)
+        let expected: BTreeSet<String> = xtask::git::merge_bases(repo.path(), base, name)
+            .expect("git merge-base")
+            .into_iter()
             .collect();
         let actual: BTreeSet<String> = b["merge_bases"]
             .as_array()

@@ -102,11 +102,8 @@ impl Repo {
 
 /// A git command with a fixed identity and neither system nor global config.
 pub fn git_command(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Ada Author")
+    let mut cmd = xtask::git::command(dir);
+    cmd.env("GIT_AUTHOR_NAME", "Ada Author")
         .env("GIT_AUTHOR_EMAIL", "ada@example.com")
         .env("GIT_COMMITTER_NAME", "Cy Committer")
         .env("GIT_COMMITTER_EMAIL", "cy@example.com");

@@ -58,8 +58,8 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
         )?;
         println!("generated in {:.1} s", started.elapsed().as_secs_f64());
     }
-    let commits = git_out(&repo, &["rev-list", "--all", "--count"])?;
-    let branches = git_out(
+    let commits = crate::git::output(&repo, &["rev-list", "--all", "--count"])?;
+    let branches = crate::git::output(
         &repo,
         &["for-each-ref", "--count=100000", "--format=x", "refs/heads"],
     )?
@@ -69,7 +69,7 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
         "repository: {} commits, {} branches, {} files at main; {} jobs; trellis {}",
         commits.trim(),
         branches,
-        git_out(&repo, &["ls-tree", "-r", "--name-only", "main"])?
+        crate::git::output(&repo, &["ls-tree", "-r", "--name-only", "main"])?
             .lines()
             .count(),
         spec.jobs,
@@ -96,7 +96,7 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
             Some((g, time, lines)) if *g == graph => (*time, lines.clone()),
             _ => {
                 let (time, out) = best_of(3, || {
-                    let mut cmd = git_cmd(&repo);
+                    let mut cmd = crate::git::command(&repo);
                     cmd.args([
                         "for-each-ref",
                         "--format=%(refname:short) %(ahead-behind:main)",
@@ -188,7 +188,7 @@ pub fn run(spec: &BenchSpec) -> Result<()> {
     );
 
     println!("\n== agreement with git ({} branches)", names.len());
-    let merged: std::collections::HashSet<String> = git_out(
+    let merged: std::collections::HashSet<String> = crate::git::output(
         &repo,
         &["branch", "--format=%(refname:short)", "--merged", "main"],
     )?
@@ -299,31 +299,9 @@ fn set_commit_graph(repo: &Path, present: bool) -> Result<()> {
     let _ = std::fs::remove_file(info.join("commit-graph"));
     let _ = std::fs::remove_dir_all(info.join("commit-graphs"));
     if present {
-        git_out(repo, &["commit-graph", "write", "--reachable"])?;
+        crate::git::output(repo, &["commit-graph", "write", "--reachable"])?;
     }
     Ok(())
-}
-
-fn git_cmd(repo: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
-    cmd
-}
-
-fn git_out(repo: &Path, args: &[&str]) -> Result<String> {
-    let out = git_cmd(repo)
-        .args(args)
-        .output()
-        .with_context(|| format!("git {args:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The output of `git for-each-ref --format='%(refname:short) %(ahead-behind:main)'` as sorted
@@ -417,19 +395,14 @@ fn trellis_measured(
             .stderr(std::process::Stdio::piped())
             .spawn()
             .context("cannot run trellis")?;
-        let status_path = format!("/proc/{}/status", child.id());
+        let pid = child.id();
         let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let watcher = {
             let peak = peak.clone();
             std::thread::spawn(move || {
-                while let Ok(status) = std::fs::read_to_string(&status_path) {
-                    if let Some(kb) = status
-                        .lines()
-                        .find_map(|l| l.strip_prefix("VmHWM:"))
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                    {
-                        peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
-                    }
+                // Until the process is gone: its VmHWM, in KiB as before.
+                while let Some(bytes) = trellis_os::memory::peak_rss_bytes_of(pid) {
+                    peak.fetch_max(bytes / 1024, std::sync::atomic::Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(5));
                 }
             })
@@ -458,7 +431,7 @@ fn branches_of(report: &Value) -> Result<Vec<Value>> {
 
 /// The same facts from the git CLI, branch by branch, `jobs` branches at a time.
 fn git_loop(repo: &Path, names: &[String], jobs: usize) -> Result<BTreeMap<String, GitFacts>> {
-    let main_tree = git_out(repo, &["rev-parse", "main^{tree}"])?
+    let main_tree = crate::git::output(repo, &["rev-parse", "main^{tree}"])?
         .trim()
         .to_string();
     let queue = Mutex::new(names.iter());
@@ -497,59 +470,19 @@ fn git_loop(repo: &Path, names: &[String], jobs: usize) -> Result<BTreeMap<Strin
 
 fn git_branch(repo: &Path, name: &str, main_tree: &str) -> Result<GitFacts> {
     let range = format!("main...{name}");
-    let counts = git_out(repo, &["rev-list", "--left-right", "--count", &range])?;
+    let counts = crate::git::output(repo, &["rev-list", "--left-right", "--count", &range])?;
     let mut counts = counts
         .split_whitespace()
         .map(|n| n.parse::<u64>().unwrap_or(0));
     let behind = counts.next().unwrap_or(0);
     let ahead = counts.next().unwrap_or(0);
-    let bases = git_cmd(repo)
-        .args(["merge-base", "--all", "main", name])
-        .output()?;
-    let mut merge_bases: Vec<String> = String::from_utf8_lossy(&bases.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
-    merge_bases.sort();
-    let stat = git_out(repo, &["diff", "--no-renames", "--shortstat", &range])?;
-    let number = |word: &str| -> u64 {
-        stat.split(',')
-            .find(|part| part.contains(word))
-            .and_then(|part| part.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let diffstat = (number("changed"), number("insertion"), number("deletion"));
+    let merge_bases = crate::git::merge_bases(repo, "main", name)?;
+    let diffstat = crate::git::shortstat(repo, "main", name)?;
     let started = Instant::now();
-    let merge = git_cmd(repo)
-        .args([
-            "merge-tree",
-            "--write-tree",
-            "--name-only",
-            "--no-messages",
-            "main",
-            name,
-        ])
-        .output()?;
+    let merge = crate::git::merge_tree(repo, "main", name)?;
     let merge_tree_time = started.elapsed();
-    let text = String::from_utf8_lossy(&merge.stdout);
-    let mut lines = text.lines();
-    let tree = lines.next().unwrap_or("").to_string();
-    let conflicts = match merge.status.code() {
-        Some(0) => None,
-        Some(1) => {
-            let mut paths: Vec<String> =
-                lines.filter(|l| !l.is_empty()).map(String::from).collect();
-            paths.sort();
-            paths.dedup();
-            Some(paths)
-        }
-        _ => bail!(
-            "git merge-tree main {name} failed: {}",
-            String::from_utf8_lossy(&merge.stderr)
-        ),
-    };
-    git_out(
+    let (tree, conflicts) = (merge.tree, merge.conflicts);
+    crate::git::output(
         repo,
         &[
             "log",

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
@@ -261,10 +261,10 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
         bail!("{} exists and is not empty", out.display());
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    git(out, &["init", "-q", "-b", "main"])?;
+    crate::git::run(out, &["init", "-q", "-b", "main"])?;
 
     let stream = stream(spec);
-    let mut child = git_cmd(out)
+    let mut child = crate::git::command(out)
         .args(["fast-import", "--quiet", "--force"])
         .stdin(Stdio::piped())
         .spawn()
@@ -279,13 +279,13 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
     if !status.success() {
         bail!("git fast-import failed ({status})");
     }
-    git(out, &["update-ref", "-d", "refs/heads/tmp-topic"])?;
+    crate::git::run(out, &["update-ref", "-d", "refs/heads/tmp-topic"])?;
     // As after a clone or `git gc`: references packed.
-    git(out, &["pack-refs", "--all"])?;
+    crate::git::run(out, &["pack-refs", "--all"])?;
     // The work tree shows main, as after a clone.
-    git(out, &["reset", "-q", "--hard", "main"])?;
+    crate::git::run(out, &["reset", "-q", "--hard", "main"])?;
     if spec.commit_graph {
-        git(out, &["commit-graph", "write", "--reachable"])?;
+        crate::git::run(out, &["commit-graph", "write", "--reachable"])?;
     }
     Ok(())
 }
@@ -639,23 +639,4 @@ fn apply_later(g: &mut Gen, work: Later, _topics: &mut Vec<u64>) {
         }
     };
     g.main_marks.push(mark);
-}
-
-fn git_cmd(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
-    cmd
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let status = git_cmd(dir)
-        .args(args)
-        .status()
-        .with_context(|| format!("cannot run git {args:?}"))?;
-    if !status.success() {
-        bail!("git {args:?} failed in {} ({status})", dir.display());
-    }
-    Ok(())
 }

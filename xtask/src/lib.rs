@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod fixture;
 pub mod foreign;
+pub mod git;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
