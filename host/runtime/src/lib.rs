@@ -490,12 +490,17 @@ fn granted_dirs(
     granted: &BTreeSet<Capability>,
     repo: Option<&gix::ThreadSafeRepository>,
 ) -> Vec<(PathBuf, String)> {
-    let Some(root) = repo
-        .and_then(|r| r.work_dir())
-        .and_then(|w| w.canonicalize().ok())
-    else {
+    let Some(repo) = repo else {
         return Vec::new();
     };
+    let Some(root) = repo.work_dir().and_then(|w| w.canonicalize().ok()) else {
+        return Vec::new();
+    };
+    let local = repo.to_thread_local();
+    let git_dirs: Vec<PathBuf> = [repo.git_dir(), local.common_dir()]
+        .into_iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
     granted
         .iter()
         .filter_map(|c| match c {
@@ -511,9 +516,73 @@ fn granted_dirs(
                 );
                 return None;
             }
+            if exposes_git(&host, &git_dirs) {
+                tracing::warn!(
+                    dir,
+                    "granted fs.read directory is or contains a git directory; not granted"
+                );
+                return None;
+            }
             Some((host, dir.to_string()))
         })
         .collect()
+}
+
+/// Entries an `fs.read` directory may hold for [`exposes_git`] to check it; a larger one is
+/// refused rather than half checked.
+const MAX_GRANTED_ENTRIES: usize = 200_000;
+
+/// Whether the directory `dir` (canonical) would let a plugin read a git directory: it is one,
+/// lies inside one, or contains one — the repository's own (`git_dirs`, canonical: its git dir
+/// and common dir) or any entry named `.git` in any letter case (a directory, or the `gitdir:`
+/// file of a linked worktree or submodule) at any depth. Symbolic links are not followed: the
+/// preopened directory confines lookups to itself (a link leaving it, or an absolute one, is
+/// refused by cap-std), so a link can only lead to what this walk sees.
+fn exposes_git(dir: &Path, git_dirs: &[PathBuf]) -> bool {
+    let is_git_name = |name: &std::ffi::OsStr| name.eq_ignore_ascii_case(".git");
+    if git_dirs.iter().any(|g| g.starts_with(dir)) {
+        return true;
+    }
+    for ancestor in dir.ancestors() {
+        if ancestor.file_name().is_some_and(is_git_name)
+            || git_dirs.iter().any(|g| same_file(ancestor, g))
+        {
+            return true;
+        }
+    }
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_GRANTED_ENTRIES || is_git_name(&entry.file_name()) {
+                return true;
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    false
+}
+
+/// Whether two paths name the same file (the same device and inode on Unix).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        a == b
+    }
 }
 
 /// Turns a wasmtime error into the precise reason an invocation failed.
