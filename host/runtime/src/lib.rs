@@ -287,10 +287,15 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(RuntimeError::Linker)?;
         bindings::add_to_linker(&mut linker).map_err(RuntimeError::Linker)?;
-        let cache = options
-            .cache_dir
-            .as_deref()
-            .map(|dir| CompileCache::new(dir, &engine));
+        let cache = options.cache_dir.as_deref().and_then(|dir| {
+            match trellis_os::private::cache_key() {
+                Ok(key) => Some(CompileCache::new(dir, &engine, key)),
+                Err(e) => {
+                    tracing::warn!("compile cache off: no usable cache key: {e}");
+                    None
+                }
+            }
+        });
         let ticker = EpochTicker::start(&engine).map_err(RuntimeError::Thread)?;
         let executor = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
