@@ -157,7 +157,9 @@ fn parse_steps(mut steps: &str) -> Option<Vec<(bool, u32)>> {
             _ => return None,
         };
         steps = &steps[1..];
-        let digits = steps.find(|c: char| !c.is_ascii_digit()).unwrap_or(steps.len());
+        let digits = steps
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(steps.len());
         let n = if digits == 0 {
             1
         } else {
@@ -178,7 +180,10 @@ fn resolve_ref(repo: &gix::Repository, name: &str) -> Result<Option<gix::ObjectI
             "`{name}` is not a branch, tag or remote-tracking branch"
         )));
     } else {
-        REF_NAMESPACES.iter().map(|ns| format!("{ns}{name}")).collect()
+        REF_NAMESPACES
+            .iter()
+            .map(|ns| format!("{ns}{name}"))
+            .collect()
     };
     for full in candidates {
         let found = repo

@@ -61,8 +61,7 @@ impl CompileCache {
         wasm_sha256: &str,
     ) -> wasmtime::Result<Component> {
         let (artifact, mac) = self.paths(wasm_sha256);
-        if let (Ok(bytes), Ok(expected)) =
-            (std::fs::read(&artifact), std::fs::read_to_string(&mac))
+        if let (Ok(bytes), Ok(expected)) = (std::fs::read(&artifact), std::fs::read_to_string(&mac))
         {
             if self.verify(&artifact, &bytes, expected.trim()) {
                 // SAFETY: the bytes are exactly what `precompile_component` produced for this
