@@ -210,6 +210,39 @@ pub enum Failure {
         /// Why.
         message: String,
     },
+    /// It ended itself with `wasi:cli/exit` instead of returning a result.
+    Exit {
+        /// The exit code wasmtime reports (`wasi:cli/exit` 0.2 carries only success or
+        /// failure: 0 or 1).
+        code: i32,
+    },
+    /// Its result is not a valid value of the result's type (a lone surrogate, a bad enum,
+    /// variant or option tag, a pointer or length outside its memory).
+    InvalidResult {
+        /// What wasmtime found wrong.
+        message: String,
+    },
+    /// The answer of a host call was too large for wasmtime to copy into its memory.
+    HostCallTooLarge {
+        /// wasmtime's message.
+        message: String,
+    },
+    /// Its allocator (`cabi_realloc`) returned an unusable allocation while the host was
+    /// copying an answer into its memory.
+    Allocator {
+        /// wasmtime's message.
+        message: String,
+    },
+}
+
+/// Context on an error of instantiation, so [`classify`] can tell it from errors of the call.
+#[derive(Debug)]
+pub(crate) struct Instantiating;
+
+impl fmt::Display for Instantiating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("instantiating the component")
+    }
 }
 
 impl fmt::Display for Failure {
@@ -238,6 +271,14 @@ impl fmt::Display for Failure {
             }
             Failure::PluginError { code, message } => write!(f, "plugin error {code}: {message}"),
             Failure::Instantiate { message } => write!(f, "cannot instantiate: {message}"),
+            Failure::Exit { code } => write!(f, "exited with code {code} instead of returning"),
+            Failure::InvalidResult { message } => write!(f, "invalid result: {message}"),
+            Failure::HostCallTooLarge { message } => {
+                write!(f, "host call answer too large to copy: {message}")
+            }
+            Failure::Allocator { message } => {
+                write!(f, "allocator failed during a host call: {message}")
+            }
         }
     }
 }
@@ -287,15 +328,17 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(RuntimeError::Linker)?;
         bindings::add_to_linker(&mut linker).map_err(RuntimeError::Linker)?;
-        let cache = options.cache_dir.as_deref().and_then(|dir| {
-            match trellis_os::private::cache_key() {
-                Ok(key) => Some(CompileCache::new(dir, &engine, key)),
-                Err(e) => {
-                    tracing::warn!("compile cache off: no usable cache key: {e}");
-                    None
-                }
-            }
-        });
+        let cache =
+            options
+                .cache_dir
+                .as_deref()
+                .and_then(|dir| match trellis_os::private::cache_key() {
+                    Ok(key) => Some(CompileCache::new(dir, &engine, key)),
+                    Err(e) => {
+                        tracing::warn!("compile cache off: no usable cache key: {e}");
+                        None
+                    }
+                });
         let ticker = EpochTicker::start(&engine).map_err(RuntimeError::Thread)?;
         let executor = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -604,6 +647,9 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             requested_elements: requested as u64,
         };
     }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Failure::Exit { code: exit.0 };
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
         Some(Trap::Interrupt) => Failure::Deadline {
@@ -630,8 +676,22 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             };
             Failure::Trap { message }
         }
-        None => Failure::Instantiate {
+        None if error.downcast_ref::<Instantiating>().is_some() => Failure::Instantiate {
             message: format!("{error:#}"),
         },
+        // Not a trap, after instantiation: wasmtime refused a value crossing the boundary.
+        // Its errors carry no type, so the canonical-ABI step is told by its message.
+        None => {
+            let message = format!("{error:#}");
+            if message.contains("realloc return") {
+                Failure::Allocator { message }
+            } else if message.contains("too large to copy into wasm")
+                || message.contains("byte length too large")
+            {
+                Failure::HostCallTooLarge { message }
+            } else {
+                Failure::InvalidResult { message }
+            }
+        }
     }
 }
