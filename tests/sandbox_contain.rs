@@ -227,11 +227,17 @@ fn host_queries_cannot_reach_discarded_history() {
         "q-blob-orig",
     ] {
         let said = message(&r, id);
-        assert!(said.starts_with("error: QueryError::Invalid("), "{id}: {said}");
+        assert!(
+            said.starts_with("error: QueryError::Invalid("),
+            "{id}: {said}"
+        );
     }
     for id in ["q-id", "q-id-short", "q-id-parent", "q-blob-id"] {
         let said = message(&r, id);
-        assert!(said.starts_with("error: QueryError::NotFound("), "{id}: {said}");
+        assert!(
+            said.starts_with("error: QueryError::NotFound("),
+            "{id}: {said}"
+        );
     }
     for (id, _, _) in &cases {
         let said = message(&r, id);

@@ -137,9 +137,9 @@ impl Pre {
             })
             .collect();
         let instance = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| e.context(crate::Instantiating))?;
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(|e| e.context(crate::Instantiating))?;
         let result = instance.call_tune(&mut *store, &probe, &history).await?;
         Ok(result
             .map(|p| Plan {
