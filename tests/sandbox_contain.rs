@@ -427,3 +427,24 @@ fn a_plugin_that_exits_fails_as_exit_not_instantiate() {
     );
     assert_eq!(message(&r, "x-ok"), "ok: 0 branches");
 }
+
+#[test]
+fn a_plugin_stopped_at_its_deadline_reports_the_fuel_it_burnt() {
+    let work = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new();
+    repo.commit("one");
+    let spins = contain(work.path(), "spin", "mode = \"loop\"", &[]);
+    let config = "[plugins.spin]\nlimits = { timeout_ms = 500, fuel = 1_000_000_000_000_000 }\n";
+    let (r, _) = scan_with(trellis(), &args(work.path(), repo.path(), config, &[spins]));
+    let spin = &r["spin"];
+    assert_eq!(
+        spin["failure"],
+        serde_json::json!({"reason": "deadline", "timeout_ms": 500})
+    );
+    let used = spin["metrics"]["fuel_used"].as_u64().unwrap();
+    // Half a second of a tight loop is hundreds of millions of instructions even unoptimised.
+    assert!(
+        used > 10_000_000,
+        "fuel_used {used} after 0.5 s of spinning"
+    );
+}

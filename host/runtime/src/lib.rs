@@ -478,7 +478,14 @@ impl Runtime {
         store.limiter(|state| &mut state.limiter);
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
-        let setup = store.set_fuel(limits.fuel);
+        // Fuel is injected in slices: compiled code keeps the fuel it burns in a register and
+        // flushes it to the store only at calls, returns and slice ends, and an epoch deadline
+        // traps without a flush, so without slices a plugin stopped at its deadline while
+        // spinning in one function would appear to have used almost no fuel. A slice end also
+        // yields to the executor, which lets the deadline's timer fire for computing guests.
+        let setup = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_SLICE)));
         // The epoch deadline stops guest code that computes; the timer stops a guest that waits
         // in the host (a WASI sleep or poll), where no epoch check runs.
         store.set_epoch_deadline(engine::ticks_for(timeout));
@@ -531,6 +538,9 @@ impl Runtime {
         (result, metrics)
     }
 }
+
+/// Fuel per slice (see `Runtime::invoke`): the most `fuel_used` can under-count by.
+const FUEL_SLICE: u64 = 1_000_000;
 
 /// The `fs.read` grants as `(host directory, guest path)`: directories of the repository's work
 /// tree that exist and, symlinks resolved, stay inside it.
