@@ -448,3 +448,42 @@ fn a_plugin_stopped_at_its_deadline_reports_the_fuel_it_burnt() {
         "fuel_used {used} after 0.5 s of spinning"
     );
 }
+
+#[test]
+fn a_sabotaged_allocator_during_a_host_call_has_its_own_reason() {
+    let work = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new();
+    repo.commit("one");
+    let bad = contain(
+        work.path(),
+        "a-bad",
+        "mode = \"bad-alloc\"\nrev = \"main\"",
+        &[],
+    );
+    let panics = contain(
+        work.path(),
+        "a-panic",
+        "mode = \"panic-alloc\"\nrev = \"main\"",
+        &[],
+    );
+    let config = "[plugins.a-bad]\ngrants = [\"git.history\"]\n[plugins.a-panic]\ngrants = [\"git.history\"]\n";
+    let (r, _) = scan_with(
+        trellis(),
+        &args(work.path(), repo.path(), config, &[bad, panics]),
+    );
+    let bad = &r["a-bad"];
+    assert_eq!(bad["status"], "failed", "{bad}");
+    assert_eq!(bad["failure"]["reason"], "allocator", "{bad}");
+    let panics = &r["a-panic"];
+    assert_eq!(panics["status"], "failed", "{panics}");
+    // The panic's message cannot be printed from inside `cabi_realloc` (the component model
+    // forbids calling out there), so the reason says what happened instead of `instantiate`.
+    assert_eq!(panics["failure"]["reason"], "allocator", "{panics}");
+    assert!(
+        panics["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("from inside its allocator"),
+        "{panics}"
+    );
+}

@@ -666,6 +666,16 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             timeout_ms: limits.timeout_ms,
         },
         Some(Trap::StackOverflow) => Failure::StackOverflow,
+        // A guest may not call out while the host is inside it for the canonical ABI (its
+        // `cabi_realloc` copying an answer in, a post-return): a panicking allocator traps
+        // here when it tries to print its message, so the message itself never reaches us.
+        Some(Trap::CannotLeaveComponent) => Failure::Allocator {
+            message: "it called the host from inside its allocator (e.g. to print a panic \
+                      message) while the host was copying an answer into its memory, which the \
+                      component model forbids; what it meant to say is lost: cannot leave \
+                      component instance"
+                .to_string(),
+        },
         Some(trap) => {
             let stderr = state.stderr.contents();
             let stderr = String::from_utf8_lossy(&stderr);
