@@ -429,6 +429,25 @@ fn a_plugin_that_exits_fails_as_exit_not_instantiate() {
 }
 
 #[test]
+fn an_invalid_result_fails_as_invalid_result_not_instantiate() {
+    let work = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new();
+    repo.commit("one");
+    let forged = contain(work.path(), "i-utf8", "mode = \"invalid-utf8\"", &[]);
+    let (r, _) = scan_with(trellis(), &args(work.path(), repo.path(), "", &[forged]));
+    let forged = &r["i-utf8"];
+    assert_eq!(forged["status"], "failed", "{forged}");
+    assert_eq!(forged["failure"]["reason"], "invalid-result", "{forged}");
+    assert!(
+        forged["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("utf-8"),
+        "{forged}"
+    );
+}
+
+#[test]
 fn a_plugin_stopped_at_its_deadline_reports_the_fuel_it_burnt() {
     let work = tempfile::tempdir().unwrap();
     let mut repo = Repo::new();
