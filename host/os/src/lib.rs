@@ -138,8 +138,8 @@ pub mod private {
     }
 
     /// The per-user secret that authenticates cache entries (32 bytes): `cache.key` in the
-    /// data directory (`$TRELLIS_HOME`, else `$XDG_DATA_HOME/trellis`), created with
-    /// `O_EXCL` and mode 0600 on first use. It lives outside the cache directory, so that
+    /// data directory (`$TRELLIS_HOME`, else `$XDG_DATA_HOME/trellis`), created exclusively
+    /// (never over an existing file) with mode 0600 on first use. It lives outside the cache directory, so that
     /// whoever can write caches (a restored CI cache, a shared directory) cannot replace it
     /// too. A key file not owned by this user, readable or writable by group or others, or of
     /// the wrong size, and a data directory others can change, are refused.
@@ -148,21 +148,26 @@ pub mod private {
             .ok_or_else(|| Error::new(ErrorKind::NotFound, "no data directory (HOME unset)"))?;
         check_dir(&dir, true)?;
         let path = dir.join(CACHE_KEY_FILE);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&path) {
-            Ok(mut file) => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key)
-                    .map_err(|e| Error::other(format!("no randomness: {e}")))?;
-                file.write_all(&key)?;
-                file.sync_all()?;
-                return Ok(key);
+        // Written in full to a fresh 0600 file, then linked into place only if no key exists
+        // (`persist_noclobber`: exclusive, like `O_EXCL`), so a concurrent process reads a
+        // whole key or makes its own attempt lose, never a half-written one.
+        if !path.exists() {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| Error::other(format!("no randomness: {e}")))?;
+            let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o600))?;
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
+            file.write_all(&key)?;
+            file.as_file().sync_all()?;
+            match file.persist_noclobber(&path) {
+                Ok(_) => return Ok(key),
+                Err(e) if e.error.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.error),
+            }
         }
         let mut file = std::fs::File::open(&path)?;
         let meta = file.metadata()?;

@@ -35,7 +35,13 @@ impl CompileCache {
         CompileCache {
             // The compatibility hash covers the wasmtime version and every engine setting.
             dir: root.join("components"),
-            engine_key: format!("{:016x}", hasher.finish()),
+            // The key's id in the name keeps entries of several keys (several data
+            // directories sharing one cache) apart instead of evicting one another.
+            engine_key: format!(
+                "{:016x}-{}",
+                hasher.finish(),
+                &blake3::keyed_hash(&mac_key, b"trellis compile cache key id").to_hex()[..16]
+            ),
             mac_key,
         }
     }
