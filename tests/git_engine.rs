@@ -619,7 +619,8 @@ fn the_facts_cache_recomputes_only_moved_branches() {
         "cached facts are the same facts"
     );
 
-    // Poison one cached entry: a second run must use it, a --no-cache run must not.
+    // Poison one cached entry (with a valid digest: the file is its JSON body, a newline and
+    // the body's BLAKE3): a second run must use it, a --no-cache run must not.
     let file = files
         .into_iter()
         .next()
@@ -631,7 +632,8 @@ fn the_facts_cache_recomputes_only_moved_branches() {
         .as_str()
         .expect("tip")
         .to_string();
-    let mut cached: Value = serde_json::from_str(&text).expect("cache is JSON");
+    let (body, _digest) = text.rsplit_once('\n').expect("a body and its digest");
+    let mut cached: Value = serde_json::from_str(body).expect("cache is JSON");
     let key = cached["entries"]
         .as_object()
         .expect("entries")
@@ -640,7 +642,9 @@ fn the_facts_cache_recomputes_only_moved_branches() {
         .expect("add-add is cached")
         .clone();
     cached["entries"][&key]["diffstat"]["insertions"] = Value::from(4242);
-    std::fs::write(&file, cached.to_string()).expect("write cache");
+    let body = cached.to_string();
+    let digest = blake3::hash(body.as_bytes()).to_hex();
+    std::fs::write(&file, format!("{body}\n{digest}")).expect("write cache");
     assert_eq!(
         branches(&scan(&[]))["add-add"]["diffstat"]["insertions"],
         4242,

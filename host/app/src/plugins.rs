@@ -50,7 +50,7 @@ pub fn runtime_options(config: &Config, no_cache: bool) -> RuntimeOptions {
     RuntimeOptions {
         max_wasm_stack: (config.runtime.max_wasm_stack_kb as usize).saturating_mul(1024),
         cache_dir: (config.runtime.cache && !no_cache)
-            .then(trellis_os::dirs::cache_home)
+            .then(trellis_os::dirs::trusted_cache_home)
             .flatten(),
         http: config.http,
         // Workers each run one invocation at a time; the pool leaves room for nested rayon use.

@@ -234,7 +234,7 @@ fn engine_settings(config: &Config, args: &ScanArgs) -> EngineSettings {
             conflicts: forced(e.conflicts, e.no_conflicts),
         },
         cache_dir: (config.scan.cache && !args.no_cache)
-            .then(trellis_os::dirs::cache_home)
+            .then(trellis_os::dirs::trusted_cache_home)
             .flatten(),
         memory_bytes,
         stats: e.stats || config.scan.stats,

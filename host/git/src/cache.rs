@@ -1,6 +1,10 @@
 //! The persistent facts cache: the expensive, tree-level facts of a branch (diffstat,
 //! squash-merged, conflicts) keyed by (tip, base tip, options), one file per repository.
 //! A re-scan after a fetch recomputes only the branches whose tip or base moved.
+//!
+//! A file is the JSON body, a newline and the BLAKE3 digest of the body in hex; a file whose
+//! digest does not match (damaged, or edited) is ignored and rewritten by the next save. The
+//! cache directory is private to the user (`trellis_os::dirs::trusted_cache_home`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::facts::{AlignOptions, BranchFacts, ConflictPrediction, Diffstat};
 
 /// Bumped whenever the meaning of a cached fact changes, so old files are ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The cached facts of one (tip, base tip, options).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +68,13 @@ impl FactsCache {
         let path = dir.join(format!("{}.json", hex::encode(&digest[..16])));
         let old = std::fs::read(&path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<File>(&bytes).ok())
+            .and_then(|bytes| {
+                let body = verified_body(&bytes);
+                if body.is_none() {
+                    tracing::debug!("ignoring the damaged facts cache {}", path.display());
+                }
+                serde_json::from_slice::<File>(body?).ok()
+            })
             .filter(|f| f.format == FORMAT)
             .map(|f| f.entries)
             .unwrap_or_default();
@@ -116,11 +126,22 @@ impl FactsCache {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
-        let bytes = serde_json::to_vec(&File {
+        let mut bytes = serde_json::to_vec(&File {
             format: FORMAT,
             entries,
         })
         .map_err(|e| fail(std::io::Error::other(e)))?;
+        let digest = blake3::hash(&bytes);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(digest.to_hex().as_bytes());
         trellis_os::write_atomically(&self.path, &bytes).map_err(fail)
     }
+}
+
+/// The body of a cache file whose trailing digest matches it.
+fn verified_body(bytes: &[u8]) -> Option<&[u8]> {
+    let split = bytes.iter().rposition(|&b| b == b'\n')?;
+    let (body, digest) = (&bytes[..split], &bytes[split + 1..]);
+    let digest = blake3::Hash::from_hex(digest).ok()?;
+    (blake3::hash(body) == digest).then_some(body)
 }

@@ -66,20 +66,184 @@ pub enum ChangeKind {
     Modified,
 }
 
+/// Reference namespaces a revision may name: branches, tags and remote-tracking branches.
+const REF_NAMESPACES: [&str; 3] = ["refs/heads/", "refs/tags/", "refs/remotes/"];
+
+/// How far before a commit's time the reachability walk looks for it, for clock skew.
+const REACHABILITY_SLACK_SECONDS: i64 = 7 * 86_400;
+
 /// Resolves a revision to a commit id.
+///
+/// Only what a plugin needs is accepted, so that a plugin cannot reach history the user threw
+/// away (reset, rebased, amended or dropped commits still in the object database):
+///
+/// - a branch, tag or remote-tracking branch name (`main`, `v1.0`, `origin/main`) or its full
+///   name (`refs/heads/main`); nothing else is looked up — not `HEAD`, `ORIG_HEAD`,
+///   `FETCH_HEAD` or other pseudo-references;
+/// - a full or abbreviated (at least 4 digits) hexadecimal object id of a commit (or of a tag
+///   pointing to one) that is **reachable from one of those references**: a commit only the
+///   reflog or nothing at all still knows is answered `not found`, exactly like an id that
+///   does not exist, so a plugin learns nothing about discarded objects;
+/// - either followed by `~`, `~N`, `^` or `^N` steps.
+///
+/// Everything else — reflog selectors (`@{1}`, `@{1 year ago}`, `@{-1}`), `:/regex`,
+/// `REV:path`, `^{...}` peeling, ranges — is refused as [`QueryError::Invalid`].
 fn resolve_commit(repo: &gix::Repository, rev: &str) -> Result<gix::ObjectId, QueryError> {
+    let invalid = || {
+        QueryError::Invalid(format!(
+            "bad revision `{rev}`: only branch and tag names and object ids, with `~N`/`^N`, are allowed"
+        ))
+    };
+    let not_found = || QueryError::NotFound(format!("revision `{rev}`"));
     if rev.is_empty() || rev.len() > 256 {
-        return Err(QueryError::Invalid(format!("bad revision `{rev}`")));
+        return Err(invalid());
     }
-    let id = repo
-        .rev_parse_single(rev)
-        .map_err(|_| QueryError::NotFound(format!("revision `{rev}`")))?;
-    let commit = id
-        .object()
-        .map_err(|e| QueryError::Failed(e.to_string()))?
-        .peel_to_commit()
-        .map_err(|_| QueryError::Invalid(format!("`{rev}` is not a commit")))?;
-    Ok(commit.id)
+    let (name, steps) = rev.split_at(rev.find(['~', '^']).unwrap_or(rev.len()));
+    let steps = parse_steps(steps).ok_or_else(invalid)?;
+    let is_hex = (4..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_hexdigit());
+    let pseudo = name == "HEAD" || name == "@" || (name.ends_with("_HEAD") && !name.contains('/'));
+    if pseudo || name.contains("@{") || gix::validate::reference::name_partial(name.into()).is_err()
+    {
+        return Err(invalid());
+    }
+    let mut id = match resolve_ref(repo, name)? {
+        Some(id) => id,
+        None if is_hex => {
+            let id = repo
+                .rev_parse_single(name)
+                .map_err(|_| not_found())?
+                .object()
+                .map_err(|_| not_found())?
+                .peel_to_commit()
+                .map_err(|_| not_found())?
+                .id;
+            if !reachable_from_refs(repo, id)? {
+                return Err(not_found());
+            }
+            id
+        }
+        None => return Err(not_found()),
+    };
+    for (first_parent_only, n) in steps {
+        let mut remaining = n;
+        if !first_parent_only {
+            if n == 0 {
+                continue;
+            }
+            remaining = 1;
+        }
+        for _ in 0..remaining {
+            let commit = repo
+                .find_commit(id)
+                .map_err(|e| QueryError::Failed(e.to_string()))?;
+            let index = if first_parent_only { 0 } else { n as usize - 1 };
+            id = commit
+                .parent_ids()
+                .nth(index)
+                .ok_or_else(not_found)?
+                .detach();
+        }
+    }
+    Ok(id)
+}
+
+/// `~`, `~N`, `^`, `^N` steps as (first parents only, N); `None` for anything else.
+fn parse_steps(mut steps: &str) -> Option<Vec<(bool, u32)>> {
+    let mut out = Vec::new();
+    while let Some(op) = steps.chars().next() {
+        let first_parent_only = match op {
+            '~' => true,
+            '^' => false,
+            _ => return None,
+        };
+        steps = &steps[1..];
+        let digits = steps
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(steps.len());
+        let n = if digits == 0 {
+            1
+        } else {
+            steps[..digits].parse().ok()?
+        };
+        steps = &steps[digits..];
+        out.push((first_parent_only, n));
+    }
+    Some(out)
+}
+
+/// The commit a branch, tag or remote-tracking branch (short or full name) points to.
+fn resolve_ref(repo: &gix::Repository, name: &str) -> Result<Option<gix::ObjectId>, QueryError> {
+    let candidates: Vec<String> = if REF_NAMESPACES.iter().any(|ns| name.starts_with(ns)) {
+        vec![name.to_string()]
+    } else if name.starts_with("refs/") {
+        return Err(QueryError::Invalid(format!(
+            "`{name}` is not a branch, tag or remote-tracking branch"
+        )));
+    } else {
+        REF_NAMESPACES
+            .iter()
+            .map(|ns| format!("{ns}{name}"))
+            .collect()
+    };
+    for full in candidates {
+        let found = repo
+            .try_find_reference(full.as_str())
+            .map_err(|e| QueryError::Failed(e.to_string()))?;
+        if let Some(mut reference) = found {
+            let id = reference
+                .peel_to_commit()
+                .map_err(|_| QueryError::Invalid(format!("`{name}` is not a commit")))?
+                .id;
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether commit `id` is reachable from a branch, tag or remote-tracking branch. The walk
+/// goes newest first from every such tip and stops at commits older than `id` (by a week, for
+/// clock skew), so it costs the history newer than `id`; a commit hidden behind a much older
+/// committer date than its descendants' is refused, the safe way to be wrong.
+fn reachable_from_refs(repo: &gix::Repository, id: gix::ObjectId) -> Result<bool, QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+    let time = repo
+        .find_commit(id)
+        .map_err(|e| fail(&e))?
+        .time()
+        .map_err(|e| fail(&e))?
+        .seconds;
+    let mut tips = Vec::new();
+    let refs = repo.references().map_err(|e| fail(&e))?;
+    for namespace in REF_NAMESPACES {
+        for reference in refs.prefixed(namespace).map_err(|e| fail(&e))? {
+            let Ok(mut reference) = reference else {
+                continue;
+            };
+            if let Ok(commit) = reference.peel_to_commit() {
+                if commit.id == id {
+                    return Ok(true);
+                }
+                tips.push(commit.id);
+            }
+        }
+    }
+    if tips.is_empty() {
+        return Ok(false);
+    }
+    let walk = repo
+        .rev_walk(tips)
+        .sorting(gix::revision::walk::Sorting::ByCommitTimeCutoff {
+            order: Default::default(),
+            seconds: time.saturating_sub(REACHABILITY_SLACK_SECONDS),
+        })
+        .all()
+        .map_err(|e| fail(&e))?;
+    for info in walk {
+        if info.map_err(|e| fail(&e))?.id == id {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Commits reachable from `include` but not from `exclude`, newest first, at most `limit`.
@@ -213,7 +377,19 @@ pub fn read_blob(
 
 #[cfg(test)]
 mod tests {
-    use super::check_tree_path;
+    use super::{check_tree_path, parse_steps};
+
+    #[test]
+    fn only_parent_steps_follow_a_name() {
+        assert_eq!(parse_steps(""), Some(vec![]));
+        assert_eq!(
+            parse_steps("~2^^2~"),
+            Some(vec![(true, 2), (false, 1), (false, 2), (true, 1)])
+        );
+        for bad in ["@{1}", "^{tree}", ":/x", "~x", "^!", "~99999999999"] {
+            assert_eq!(parse_steps(bad), None, "{bad:?} accepted");
+        }
+    }
 
     #[test]
     fn tree_paths_cannot_escape() {

@@ -49,10 +49,156 @@ pub mod dirs {
         env_path("TRELLIS_CACHE_DIR").or_else(|| xdg("XDG_CACHE_HOME", &[".cache"]))
     }
 
+    /// [`cache_home`] if only this user can write it, created (mode 0700) if missing; `None`
+    /// with a warning (once per process) otherwise, and every cache is then off: see
+    /// [`crate::private::check_dir`]. Anyone who can write a cache directory could otherwise
+    /// plant files this process trusts (and the compile cache holds native code).
+    pub fn trusted_cache_home() -> Option<PathBuf> {
+        static CHECKED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+        CHECKED
+            .get_or_init(|| {
+                let dir = cache_home()?;
+                match crate::private::check_dir(&dir, true) {
+                    Ok(()) => Some(dir),
+                    Err(e) => {
+                        tracing::warn!("caches off: {e}");
+                        None
+                    }
+                }
+            })
+            .clone()
+    }
+
     /// The user's configuration directory: `$XDG_CONFIG_HOME/trellis`, else
     /// `~/.config/trellis`.
     pub fn config_home() -> Option<PathBuf> {
         xdg("XDG_CONFIG_HOME", &[".config"])
+    }
+}
+
+/// Files and directories only this user can change: the cache directory's check, and the
+/// per-user secret that authenticates cache entries.
+pub mod private {
+    use std::io::{Error, ErrorKind, Read, Write};
+    use std::path::Path;
+
+    /// The name of the cache key's file in the data directory.
+    pub const CACHE_KEY_FILE: &str = "cache.key";
+
+    /// Checks that `dir` (created with mode 0700 when missing and `create`) can be changed by
+    /// this user only: it is owned by this user and not writable by group or others, and every
+    /// ancestor is owned by this user or root and is not writable by group or others unless
+    /// sticky (like `/tmp`, where others cannot rename or delete what is ours).
+    pub fn check_dir(dir: &Path, create: bool) -> std::io::Result<()> {
+        if create && !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir)?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let me = my_uid()?;
+            let dir = dir.canonicalize()?;
+            let refuse = |what: String| {
+                Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    format!("{}: {what}", dir.display()),
+                ))
+            };
+            let meta = std::fs::metadata(&dir)?;
+            if meta.uid() != me {
+                return refuse(format!("owned by uid {}, not by this user", meta.uid()));
+            }
+            if meta.mode() & 0o022 != 0 {
+                return refuse(format!(
+                    "writable by group or others (mode {:o})",
+                    meta.mode() & 0o7777
+                ));
+            }
+            for ancestor in dir.ancestors().skip(1) {
+                let meta = std::fs::metadata(ancestor)?;
+                let sticky = meta.mode() & 0o1000 != 0;
+                if (meta.uid() != me && meta.uid() != 0) || (meta.mode() & 0o022 != 0 && !sticky) {
+                    return refuse(format!(
+                        "its parent {} can be changed by others",
+                        ancestor.display()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// This process's effective user id: the owner of a file it creates.
+    #[cfg(unix)]
+    fn my_uid() -> std::io::Result<u32> {
+        use std::os::unix::fs::MetadataExt;
+        Ok(tempfile::tempfile()?.metadata()?.uid())
+    }
+
+    /// The per-user secret that authenticates cache entries (32 bytes): `cache.key` in the
+    /// data directory (`$TRELLIS_HOME`, else `$XDG_DATA_HOME/trellis`), created exclusively
+    /// (never over an existing file) with mode 0600 on first use. It lives outside the cache directory, so that
+    /// whoever can write caches (a restored CI cache, a shared directory) cannot replace it
+    /// too. A key file not owned by this user, readable or writable by group or others, or of
+    /// the wrong size, and a data directory others can change, are refused.
+    pub fn cache_key() -> std::io::Result<[u8; 32]> {
+        let dir = crate::dirs::data_home()
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no data directory (HOME unset)"))?;
+        check_dir(&dir, true)?;
+        let path = dir.join(CACHE_KEY_FILE);
+        // Written in full to a fresh 0600 file, then linked into place only if no key exists
+        // (`persist_noclobber`: exclusive, like `O_EXCL`), so a concurrent process reads a
+        // whole key or makes its own attempt lose, never a half-written one.
+        if !path.exists() {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| Error::other(format!("no randomness: {e}")))?;
+            let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            file.write_all(&key)?;
+            file.as_file().sync_all()?;
+            match file.persist_noclobber(&path) {
+                Ok(_) => return Ok(key),
+                Err(e) if e.error.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.error),
+            }
+        }
+        let mut file = std::fs::File::open(&path)?;
+        let meta = file.metadata()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != my_uid()? || meta.mode() & 0o077 != 0 || !meta.is_file() {
+                return Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    format!(
+                        "{}: must be a file owned by this user with mode 0600 (mode {:o})",
+                        path.display(),
+                        meta.mode() & 0o7777
+                    ),
+                ));
+            }
+        }
+        let mut key = [0u8; 32];
+        let mut rest = Vec::new();
+        file.read_exact(&mut key)
+            .and_then(|()| file.read_to_end(&mut rest))
+            .map_err(|e| Error::new(ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+        if !rest.is_empty() || meta.len() != 32 {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!("{}: not a 32-byte key", path.display()),
+            ));
+        }
+        Ok(key)
     }
 }
 

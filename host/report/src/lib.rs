@@ -292,6 +292,26 @@ pub enum Failure {
         /// Why.
         message: String,
     },
+    /// It ended itself with `wasi:cli/exit` instead of returning a result.
+    Exit {
+        /// The exit code (`wasi:cli/exit` 0.2 carries only success or failure: 0 or 1).
+        code: i32,
+    },
+    /// Its result is not a valid value of the result's type.
+    InvalidResult {
+        /// What was wrong.
+        message: String,
+    },
+    /// The answer of a host call was too large to copy into its memory.
+    HostCallTooLarge {
+        /// Why.
+        message: String,
+    },
+    /// Its allocator returned an unusable allocation during a host call.
+    Allocator {
+        /// Why.
+        message: String,
+    },
 }
 
 /// What an invocation cost.

@@ -1,10 +1,15 @@
 //! On-disk cache of precompiled components.
 //!
 //! Entries are keyed by the engine's compatibility hash (wasmtime version and settings) and the
-//! sha256 of the component. Each entry has a sidecar with a BLAKE3 digest of the compiled bytes,
-//! written by this process; an entry whose bytes do not match it is recompiled, never
-//! deserialized. (BLAKE3 rather than sha256 here: it is checked on every load, and is several
-//! times faster on the megabyte of machine code.)
+//! sha256 of the component. A cached entry is native code that is loaded with `deserialize`,
+//! so it must come from this user's own earlier run, not merely be intact: each entry has a
+//! sidecar with a keyed BLAKE3 MAC of the entry's name and compiled bytes, under the per-user
+//! secret [`trellis_os::private::cache_key`] (kept in the data directory, 0600, not in the
+//! cache). An entry whose MAC does not verify — damaged, written by someone else, or another
+//! component's entry copied over this one's name — is recompiled, never deserialized. The
+//! cache directory itself must be private to the user ([`trellis_os::dirs::trusted_cache_home`]).
+//! (BLAKE3 rather than HMAC-sha256 here: it is checked on every load, and is several times
+//! faster on the megabyte of machine code.)
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -18,17 +23,26 @@ use trellis_os::write_atomically;
 pub struct CompileCache {
     dir: PathBuf,
     engine_key: String,
+    mac_key: [u8; 32],
 }
 
 impl CompileCache {
-    /// A cache in `root` for components compiled by `engine`.
-    pub fn new(root: &Path, engine: &Engine) -> Self {
+    /// A cache in `root` for components compiled by `engine`, entries authenticated with
+    /// `mac_key`.
+    pub fn new(root: &Path, engine: &Engine, mac_key: [u8; 32]) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         CompileCache {
             // The compatibility hash covers the wasmtime version and every engine setting.
             dir: root.join("components"),
-            engine_key: format!("{:016x}", hasher.finish()),
+            // The key's id in the name keeps entries of several keys (several data
+            // directories sharing one cache) apart instead of evicting one another.
+            engine_key: format!(
+                "{:016x}-{}",
+                hasher.finish(),
+                &blake3::keyed_hash(&mac_key, b"trellis compile cache key id").to_hex()[..16]
+            ),
+            mac_key,
         }
     }
 
@@ -36,7 +50,7 @@ impl CompileCache {
         let stem = format!("{wasm_sha256}-{}", self.engine_key);
         (
             self.dir.join(format!("{stem}.cwasm")),
-            self.dir.join(format!("{stem}.blake3")),
+            self.dir.join(format!("{stem}.mac")),
         )
     }
 
@@ -52,14 +66,14 @@ impl CompileCache {
         wasm: &[u8],
         wasm_sha256: &str,
     ) -> wasmtime::Result<Component> {
-        let (artifact, digest) = self.paths(wasm_sha256);
-        if let (Ok(bytes), Ok(expected)) =
-            (std::fs::read(&artifact), std::fs::read_to_string(&digest))
+        let (artifact, mac) = self.paths(wasm_sha256);
+        if let (Ok(bytes), Ok(expected)) = (std::fs::read(&artifact), std::fs::read_to_string(&mac))
         {
-            if digest_hex(&bytes) == expected.trim() {
-                // SAFETY: the bytes are exactly what `precompile_component` produced in an
-                // earlier run of this host (checked against the digest it wrote beside them),
-                // for an engine with the same compatibility hash.
+            if self.verify(&artifact, &bytes, expected.trim()) {
+                // SAFETY: the bytes are exactly what `precompile_component` produced for this
+                // entry in an earlier run of this host by this user (their MAC verifies under
+                // the user's secret key and binds the entry's name: component sha256 and
+                // engine compatibility hash).
                 match unsafe { Component::deserialize(engine, &bytes) } {
                     Ok(component) => return Ok(component),
                     Err(e) => {
@@ -67,25 +81,40 @@ impl CompileCache {
                     }
                 }
             } else {
-                tracing::warn!(path = %artifact.display(), "cache entry does not match its digest; recompiling");
+                tracing::warn!(path = %artifact.display(), "cache entry is not authenticated by this user's key; recompiling");
             }
         }
         let bytes = engine.precompile_component(wasm)?;
-        if let Err(e) = self.store(&artifact, &digest, &bytes) {
+        if let Err(e) = self.store(&artifact, &mac, &bytes) {
             tracing::debug!(path = %artifact.display(), "cannot write the compile cache: {e}");
         }
         // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
         unsafe { Component::deserialize(engine, &bytes) }
     }
 
-    fn store(&self, artifact: &Path, digest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fn store(&self, artifact: &Path, mac: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         write_atomically(artifact, bytes)?;
-        write_atomically(digest, digest_hex(bytes).as_bytes())
+        write_atomically(mac, self.mac_hex(artifact, bytes).as_bytes())
     }
-}
 
-/// The BLAKE3 digest of compiled bytes, as hex.
-fn digest_hex(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
+    /// The MAC of the entry at `artifact` holding `bytes`: keyed BLAKE3 over the entry's file
+    /// name and its bytes, so an entry is valid only under its own name.
+    fn mac(&self, artifact: &Path, bytes: &[u8]) -> blake3::Hash {
+        let name = artifact.file_name().unwrap_or_default();
+        let mut hasher = blake3::Hasher::new_keyed(&self.mac_key);
+        hasher.update(name.as_encoded_bytes());
+        hasher.update(&[0]);
+        hasher.update(bytes);
+        hasher.finalize()
+    }
+
+    fn mac_hex(&self, artifact: &Path, bytes: &[u8]) -> String {
+        self.mac(artifact, bytes).to_hex().to_string()
+    }
+
+    /// Whether `expected` (hex) is the entry's MAC; `blake3::Hash` compares in constant time.
+    fn verify(&self, artifact: &Path, bytes: &[u8], expected: &str) -> bool {
+        blake3::Hash::from_hex(expected).is_ok_and(|expected| self.mac(artifact, bytes) == expected)
+    }
 }

@@ -222,6 +222,39 @@ pub enum Failure {
         /// Why.
         message: String,
     },
+    /// It ended itself with `wasi:cli/exit` instead of returning a result.
+    Exit {
+        /// The exit code wasmtime reports (`wasi:cli/exit` 0.2 carries only success or
+        /// failure: 0 or 1).
+        code: i32,
+    },
+    /// Its result is not a valid value of the result's type (a lone surrogate, a bad enum,
+    /// variant or option tag, a pointer or length outside its memory).
+    InvalidResult {
+        /// What wasmtime found wrong.
+        message: String,
+    },
+    /// The answer of a host call was too large for wasmtime to copy into its memory.
+    HostCallTooLarge {
+        /// wasmtime's message.
+        message: String,
+    },
+    /// Its allocator (`cabi_realloc`) returned an unusable allocation while the host was
+    /// copying an answer into its memory.
+    Allocator {
+        /// wasmtime's message.
+        message: String,
+    },
+}
+
+/// Context on an error of instantiation, so [`classify`] can tell it from errors of the call.
+#[derive(Debug)]
+pub(crate) struct Instantiating;
+
+impl fmt::Display for Instantiating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("instantiating the component")
+    }
 }
 
 impl fmt::Display for Failure {
@@ -258,6 +291,14 @@ impl fmt::Display for Failure {
                 "host resource limit exceeded: {resource} reached {requested}, limit {limit}"
             ),
             Failure::Instantiate { message } => write!(f, "cannot instantiate: {message}"),
+            Failure::Exit { code } => write!(f, "exited with code {code} instead of returning"),
+            Failure::InvalidResult { message } => write!(f, "invalid result: {message}"),
+            Failure::HostCallTooLarge { message } => {
+                write!(f, "host call answer too large to copy: {message}")
+            }
+            Failure::Allocator { message } => {
+                write!(f, "allocator failed during a host call: {message}")
+            }
         }
     }
 }
@@ -309,10 +350,17 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(RuntimeError::Linker)?;
         bindings::add_to_linker(&mut linker).map_err(RuntimeError::Linker)?;
-        let cache = options
-            .cache_dir
-            .as_deref()
-            .map(|dir| CompileCache::new(dir, &engine));
+        let cache =
+            options
+                .cache_dir
+                .as_deref()
+                .and_then(|dir| match trellis_os::private::cache_key() {
+                    Ok(key) => Some(CompileCache::new(dir, &engine, key)),
+                    Err(e) => {
+                        tracing::warn!("compile cache off: no usable cache key: {e}");
+                        None
+                    }
+                });
         let ticker = EpochTicker::start(&engine).map_err(RuntimeError::Thread)?;
         let executor = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -453,7 +501,14 @@ impl Runtime {
         store.limiter(|state| &mut state.limiter);
         let started = Instant::now();
         let timeout = Duration::from_millis(limits.timeout_ms);
-        let setup = store.set_fuel(limits.fuel);
+        // Fuel is injected in slices: compiled code keeps the fuel it burns in a register and
+        // flushes it to the store only at calls, returns and slice ends, and an epoch deadline
+        // traps without a flush, so without slices a plugin stopped at its deadline while
+        // spinning in one function would appear to have used almost no fuel. A slice end also
+        // yields to the executor, which lets the deadline's timer fire for computing guests.
+        let setup = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_SLICE)));
         // The epoch deadline stops guest code that computes; the timer stops a guest that waits
         // in the host (a WASI sleep or poll), where no epoch check runs. Every tick, the bytes
         // its WASI resources hold on the host are measured against their cap.
@@ -548,18 +603,26 @@ impl Runtime {
     }
 }
 
+/// Fuel per slice (see `Runtime::invoke`): the most `fuel_used` can under-count by.
+const FUEL_SLICE: u64 = 1_000_000;
+
 /// The `fs.read` grants as `(host directory, guest path)`: directories of the repository's work
 /// tree that exist and, symlinks resolved, stay inside it.
 fn granted_dirs(
     granted: &BTreeSet<Capability>,
     repo: Option<&gix::ThreadSafeRepository>,
 ) -> Vec<(PathBuf, String)> {
-    let Some(root) = repo
-        .and_then(|r| r.work_dir())
-        .and_then(|w| w.canonicalize().ok())
-    else {
+    let Some(repo) = repo else {
         return Vec::new();
     };
+    let Some(root) = repo.work_dir().and_then(|w| w.canonicalize().ok()) else {
+        return Vec::new();
+    };
+    let local = repo.to_thread_local();
+    let git_dirs: Vec<PathBuf> = [repo.git_dir(), local.common_dir()]
+        .into_iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
     granted
         .iter()
         .filter_map(|c| match c {
@@ -575,9 +638,73 @@ fn granted_dirs(
                 );
                 return None;
             }
+            if exposes_git(&host, &git_dirs) {
+                tracing::warn!(
+                    dir,
+                    "granted fs.read directory is or contains a git directory; not granted"
+                );
+                return None;
+            }
             Some((host, dir.to_string()))
         })
         .collect()
+}
+
+/// Entries an `fs.read` directory may hold for [`exposes_git`] to check it; a larger one is
+/// refused rather than half checked.
+const MAX_GRANTED_ENTRIES: usize = 200_000;
+
+/// Whether the directory `dir` (canonical) would let a plugin read a git directory: it is one,
+/// lies inside one, or contains one — the repository's own (`git_dirs`, canonical: its git dir
+/// and common dir) or any entry named `.git` in any letter case (a directory, or the `gitdir:`
+/// file of a linked worktree or submodule) at any depth. Symbolic links are not followed: the
+/// preopened directory confines lookups to itself (a link leaving it, or an absolute one, is
+/// refused by cap-std), so a link can only lead to what this walk sees.
+fn exposes_git(dir: &Path, git_dirs: &[PathBuf]) -> bool {
+    let is_git_name = |name: &std::ffi::OsStr| name.eq_ignore_ascii_case(".git");
+    if git_dirs.iter().any(|g| g.starts_with(dir)) {
+        return true;
+    }
+    for ancestor in dir.ancestors() {
+        if ancestor.file_name().is_some_and(is_git_name)
+            || git_dirs.iter().any(|g| same_file(ancestor, g))
+        {
+            return true;
+        }
+    }
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_GRANTED_ENTRIES || is_git_name(&entry.file_name()) {
+                return true;
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    false
+}
+
+/// Whether two paths name the same file (the same device and inode on Unix).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        a == b
+    }
 }
 
 /// Turns a wasmtime error into the precise reason an invocation failed.
@@ -594,12 +721,25 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             requested_elements: requested as u64,
         };
     }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Failure::Exit { code: exit.0 };
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
         Some(Trap::Interrupt) => Failure::Deadline {
             timeout_ms: limits.timeout_ms,
         },
         Some(Trap::StackOverflow) => Failure::StackOverflow,
+        // A guest may not call out while the host is inside it for the canonical ABI (its
+        // `cabi_realloc` copying an answer in, a post-return): a panicking allocator traps
+        // here when it tries to print its message, so the message itself never reaches us.
+        Some(Trap::CannotLeaveComponent) => Failure::Allocator {
+            message: "it called the host from inside its allocator (e.g. to print a panic \
+                      message) while the host was copying an answer into its memory, which the \
+                      component model forbids; what it meant to say is lost: cannot leave \
+                      component instance"
+                .to_string(),
+        },
         Some(trap) => {
             let stderr = state.stderr.contents();
             let message = match last_words::last_words(&String::from_utf8_lossy(&stderr)) {
@@ -608,8 +748,22 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             };
             Failure::Trap { message }
         }
-        None => Failure::Instantiate {
+        None if error.downcast_ref::<Instantiating>().is_some() => Failure::Instantiate {
             message: format!("{error:#}"),
         },
+        // Not a trap, after instantiation: wasmtime refused a value crossing the boundary.
+        // Its errors carry no type, so the canonical-ABI step is told by its message.
+        None => {
+            let message = format!("{error:#}");
+            if message.contains("realloc return") {
+                Failure::Allocator { message }
+            } else if message.contains("too large to copy into wasm")
+                || message.contains("byte length too large")
+            {
+                Failure::HostCallTooLarge { message }
+            } else {
+                Failure::InvalidResult { message }
+            }
+        }
     }
 }

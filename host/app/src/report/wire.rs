@@ -182,6 +182,10 @@ fn failure(f: &Failure) -> wire::Failure {
             requested,
         },
         Failure::Instantiate { message } => wire::Failure::Instantiate { message },
+        Failure::Exit { code } => wire::Failure::Exit { code },
+        Failure::InvalidResult { message } => wire::Failure::InvalidResult { message },
+        Failure::HostCallTooLarge { message } => wire::Failure::HostCallTooLarge { message },
+        Failure::Allocator { message } => wire::Failure::Allocator { message },
     }
 }
 

@@ -82,11 +82,17 @@ impl Pre {
         let input = scan_input(scan, scan_time);
         let result = match self {
             Pre::Analyzer(pre) => {
-                let instance = pre.instantiate_async(&mut *store).await?;
+                let instance = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(|e| e.context(crate::Instantiating))?;
                 instance.call_analyze(&mut *store, &input).await?
             }
             Pre::Policy(pre) => {
-                let instance = pre.instantiate_async(&mut *store).await?;
+                let instance = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(|e| e.context(crate::Instantiating))?;
                 instance.call_evaluate(&mut *store, &input).await?
             }
             Pre::Tuner(_) => wasmtime::bail!("a tuner cannot analyze a repository"),
@@ -130,7 +136,10 @@ impl Pre {
                 peak_rss_bytes: r.peak_rss_bytes,
             })
             .collect();
-        let instance = pre.instantiate_async(&mut *store).await?;
+        let instance = pre
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(|e| e.context(crate::Instantiating))?;
         let result = instance.call_tune(&mut *store, &probe, &history).await?;
         Ok(result
             .map(|p| Plan {

@@ -42,7 +42,15 @@ impl FromStr for Capability {
                     .ok_or_else(bad)
             }
             Some(("fs.read", dir)) => {
-                let escapes = dir.starts_with('/') || dir.split('/').any(|p| p == "..");
+                // `.git` in any letter case (case-insensitive file systems), at any depth: the
+                // repository's secrets (remote URLs with tokens, hooks) are never granted. A
+                // directory that contains or resolves into a git directory is refused when the
+                // scan opens it (`granted_dirs`).
+                let escapes = dir.starts_with('/')
+                    || dir.contains('\\')
+                    || dir
+                        .split('/')
+                        .any(|p| p == ".." || p.eq_ignore_ascii_case(".git"));
                 (!dir.is_empty() && !escapes)
                     .then(|| Capability::FsRead(dir.to_string()))
                     .ok_or_else(bad)
@@ -84,6 +92,10 @@ mod tests {
             "fs.read=../etc",
             "fs.read=/etc",
             "fs.read=",
+            "fs.read=.git",
+            "fs.read=.GIT/",
+            "fs.read=docs/.git/hooks",
+            "fs.read=a\\..\\.git",
         ] {
             assert!(s.parse::<Capability>().is_err(), "{s} accepted");
         }
