@@ -190,6 +190,38 @@ fn a_bad_plugin_does_not_cost_the_report() {
         .collect();
     assert_eq!(lines.len(), 2, "{stderr}");
 
+    // A component refused after compiling (the wrong world) is not kept in the compile cache.
+    let tuner =
+        std::fs::read(plugin("tests/fixtures/plugins/fixed-tuner").join("fixed_tuner.wasm"))
+            .unwrap();
+    let wrong_world = plugin_dir(&manifest("analyzer"), Some(&tuner));
+    let cache = tempfile::tempdir().unwrap();
+    let out = trellis()
+        .env("TRELLIS_CACHE_DIR", cache.path())
+        .args(["scan", "--format", "json", path, "--plugin"])
+        .arg(wrong_world.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = support::report(&out.stdout);
+    assert!(
+        report["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not implement the `analyzer` world"),
+        "{report}"
+    );
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert!(
+        cached.is_empty(),
+        "a refused component was cached: {cached:?}"
+    );
+
     // The table shows the branches too.
     let table = trellis()
         .args(["scan", path, "--plugin"])

@@ -127,3 +127,56 @@ fn the_authors_message_reaches_the_user_whichever_way_a_plugin_fails() {
         "{js}"
     );
 }
+
+/// A component that needs more core instances than `[limits] instances` allows is refused
+/// before it is compiled, with both numbers, and the scan still reports everything else.
+#[test]
+fn too_many_core_instances_are_refused_before_compiling() {
+    let repo = repo();
+    let config = repo.path().join("small-pool.toml");
+    std::fs::write(&config, "[limits]\ninstances = 8\n").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = trellis()
+        .env("TRELLIS_CACHE_DIR", cache.path())
+        .args(["scan", "--format", "json", "--config"])
+        .arg(&config)
+        .arg(repo.path())
+        .arg("--plugin")
+        .arg(foreign_plugin(PYTHON))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = support::report(&out.stdout);
+    let error = report["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("creates 14 core instances, more than `[limits] instances` allows (8)"),
+        "{error}"
+    );
+    assert_eq!(
+        report["repositories"][0]["branches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Nothing was compiled, so nothing was cached.
+    let compiled = walk(cache.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mac"))
+        .count();
+    assert_eq!(compiled, 0);
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -80,6 +80,9 @@ impl fmt::Display for ApiVersion {
 pub struct Inspection {
     /// The API version from the [`API_VERSION_SECTION`] custom section, if present.
     pub recorded: Option<Version>,
+    /// Core instances the component creates, counted over its sections and those of the
+    /// components nested in it: what the instance pool must have room for.
+    pub core_instances: u64,
 }
 
 /// Checks that `wasm` is a component and reads the API version it records.
@@ -91,7 +94,8 @@ pub fn inspect(wasm: &[u8]) -> Result<Inspection, String> {
             "is not a WebAssembly component".into()
         });
     }
-    let recorded = match find_custom_section(wasm, API_VERSION_SECTION)? {
+    let (section, core_instances) = scan(wasm, API_VERSION_SECTION)?;
+    let recorded = match section {
         None => None,
         Some(data) => {
             let text = std::str::from_utf8(data)
@@ -103,17 +107,23 @@ pub fn inspect(wasm: &[u8]) -> Result<Inspection, String> {
             )
         }
     };
-    Ok(Inspection { recorded })
+    Ok(Inspection {
+        recorded,
+        core_instances,
+    })
 }
 
 /// The data of the first custom section called `name`, in the component or any module nested
-/// in it. Function bodies are skipped, not parsed: this runs on every plugin load.
-fn find_custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]>, String> {
+/// in it, and the number of core instances the component's sections create. Function bodies
+/// are skipped, not parsed: this runs on every plugin load.
+fn scan<'a>(wasm: &'a [u8], name: &str) -> Result<(Option<&'a [u8]>, u64), String> {
     use wasmparser::{Chunk, Parser, Payload};
     let invalid = |e: wasmparser::BinaryReaderError| format!("is not a valid component: {e}");
     let mut parents = Vec::new();
     let mut parser = Parser::new(0);
     let mut data = wasm;
+    let mut found = None;
+    let mut core_instances = 0u64;
     loop {
         let (consumed, payload) = match parser.parse(data, true).map_err(invalid)? {
             Chunk::Parsed { consumed, payload } => (consumed, payload),
@@ -121,8 +131,17 @@ fn find_custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]
         };
         data = &data[consumed..];
         match payload {
-            Payload::CustomSection(section) if section.name() == name => {
-                return Ok(Some(section.data()));
+            Payload::CustomSection(section) if section.name() == name && found.is_none() => {
+                found = Some(section.data());
+            }
+            Payload::InstanceSection(instances) => {
+                // Only instantiations of modules take a slot of the pool; a bag of exports
+                // does not.
+                for instance in instances {
+                    if let wasmparser::Instance::Instantiate { .. } = instance.map_err(invalid)? {
+                        core_instances += 1;
+                    }
+                }
             }
             Payload::CodeSectionStart { size, .. } => {
                 parser.skip_section();
@@ -134,7 +153,7 @@ fn find_custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]
             }
             Payload::End(_) => match parents.pop() {
                 Some(parent) => parser = parent,
-                None => return Ok(None),
+                None => return Ok((found, core_instances)),
             },
             _ => {}
         }

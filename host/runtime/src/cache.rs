@@ -54,45 +54,43 @@ impl CompileCache {
         )
     }
 
-    /// The compiled component for `wasm`, from the cache when a verified entry exists,
-    /// otherwise compiled now and stored (a failure to store only costs the next start).
+    /// The compiled component for the wasm with `wasm_sha256`, when a verified entry exists.
     #[expect(
         unsafe_code,
         reason = "loading precompiled native code is unsafe by nature"
     )]
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &[u8],
-        wasm_sha256: &str,
-    ) -> wasmtime::Result<Component> {
+    pub fn load(&self, engine: &Engine, wasm_sha256: &str) -> Option<Component> {
         let (artifact, mac) = self.paths(wasm_sha256);
-        if let (Ok(bytes), Ok(expected)) = (std::fs::read(&artifact), std::fs::read_to_string(&mac))
-        {
-            if self.verify(&artifact, &bytes, expected.trim()) {
-                // SAFETY: the bytes are exactly what `precompile_component` produced for this
-                // entry in an earlier run of this host by this user (their MAC verifies under
-                // the user's secret key and binds the entry's name: component sha256 and
-                // engine compatibility hash).
-                match unsafe { Component::deserialize(engine, &bytes) } {
-                    Ok(component) => return Ok(component),
-                    Err(e) => {
-                        tracing::warn!(path = %artifact.display(), "discarding cache entry: {e}")
-                    }
-                }
-            } else {
-                tracing::warn!(path = %artifact.display(), "cache entry is not authenticated by this user's key; recompiling");
+        let (bytes, expected) = (
+            std::fs::read(&artifact).ok()?,
+            std::fs::read_to_string(&mac).ok()?,
+        );
+        if !self.verify(&artifact, &bytes, expected.trim()) {
+            tracing::warn!(path = %artifact.display(), "cache entry is not authenticated by this user's key; recompiling");
+            return None;
+        }
+        // SAFETY: the bytes are exactly what `precompile_component` produced for this entry in
+        // an earlier run of this host by this user (their MAC verifies under the user's secret
+        // key and binds the entry's name: component sha256 and engine compatibility hash).
+        match unsafe { Component::deserialize(engine, &bytes) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %artifact.display(), "discarding cache entry: {e}");
+                None
             }
         }
-        let bytes = engine.precompile_component(wasm)?;
-        if let Err(e) = self.store(&artifact, &mac, &bytes) {
-            tracing::debug!(path = %artifact.display(), "cannot write the compile cache: {e}");
-        }
-        // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
-        unsafe { Component::deserialize(engine, &bytes) }
     }
 
-    fn store(&self, artifact: &Path, mac: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// Keeps the precompiled `bytes` of the wasm with `wasm_sha256` for the next start (a
+    /// failure to store only costs that start).
+    pub fn store(&self, wasm_sha256: &str, bytes: &[u8]) {
+        let (artifact, mac) = self.paths(wasm_sha256);
+        if let Err(e) = self.write(&artifact, &mac, bytes) {
+            tracing::debug!(path = %artifact.display(), "cannot write the compile cache: {e}");
+        }
+    }
+
+    fn write(&self, artifact: &Path, mac: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         write_atomically(artifact, bytes)?;
         write_atomically(mac, self.mac_hex(artifact, bytes).as_bytes())

@@ -85,6 +85,18 @@ pub enum LoadError {
         /// What it is instead.
         reason: String,
     },
+    /// The component creates more core instances than `[limits] instances` allows.
+    #[error(
+        "{label}: creates {needs} core instances, more than `[limits] instances` allows ({limit})"
+    )]
+    TooManyInstances {
+        /// `id@version`.
+        label: String,
+        /// Core instances it creates.
+        needs: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The component's API version is not served, or not the one its manifest requires.
     #[error("{label}: {reason}")]
     Api {
@@ -331,6 +343,8 @@ pub struct Runtime {
     linker: Linker<State>,
     cache: Option<CompileCache>,
     http: Arc<http::HttpShared>,
+    /// The most core instances the pool lets one component create.
+    max_core_instances: u64,
     /// Drives async calls, so a guest blocked in WASI can be cut off at its deadline.
     executor: tokio::runtime::Runtime,
     _ticker: EpochTicker,
@@ -374,6 +388,7 @@ impl Runtime {
             linker,
             cache,
             http: http::HttpShared::new(options.http),
+            max_core_instances: options.max_limits.instances as u64,
             executor,
             _ticker: ticker,
         })
@@ -391,21 +406,37 @@ impl Runtime {
             path: source.wasm_path.clone(),
             reason,
         })?;
+        // Checked before compiling: wasmtime would compile the whole component (tens of
+        // seconds for an interpreter-based one) only to refuse it for the pool.
+        if inspection.core_instances > self.max_core_instances {
+            return Err(LoadError::TooManyInstances {
+                label,
+                needs: inspection.core_instances,
+                limit: self.max_core_instances,
+            });
+        }
         let api = ApiVersion::select(&source.manifest.api, inspection.recorded.as_ref()).map_err(
             |reason| LoadError::Api {
                 label: label.clone(),
                 reason,
             },
         )?;
-        let component = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, &source.wasm, &source.sha256),
-            None => Component::new(&self.engine, &source.wasm),
-        }
-        .map_err(|e| LoadError::Compile {
-            label: label.clone(),
-            path: source.wasm_path.clone(),
-            source: e,
-        })?;
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.load(&self.engine, &source.sha256));
+        let (component, fresh) = match cached {
+            Some(component) => (component, None),
+            None => {
+                let (component, bytes) =
+                    compile(&self.engine, &source.wasm).map_err(|e| LoadError::Compile {
+                        label: label.clone(),
+                        path: source.wasm_path.clone(),
+                        source: e,
+                    })?;
+                (component, Some(bytes))
+            }
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -420,6 +451,10 @@ impl Runtime {
             api,
             source: e,
         })?;
+        // Only a component that loaded is worth keeping: a refused one is never cached.
+        if let (Some(cache), Some(bytes)) = (&self.cache, fresh) {
+            cache.store(&source.sha256, &bytes);
+        }
         Ok(LoadedPlugin {
             manifest: source.manifest,
             api,
@@ -766,4 +801,16 @@ fn classify(error: &wasmtime::Error, state: &State, limits: &Limits) -> Failure 
             }
         }
     }
+}
+
+/// Compiles `wasm` now: the component, and its precompiled form to cache once it has loaded.
+#[expect(
+    unsafe_code,
+    reason = "deserialising what `precompile_component` just produced on this engine"
+)]
+fn compile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<(Component, Vec<u8>)> {
+    let bytes = engine.precompile_component(wasm)?;
+    // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
+    let component = unsafe { Component::deserialize(engine, &bytes) }?;
+    Ok((component, bytes))
 }
