@@ -978,15 +978,16 @@ struct Hunk {
 
 /// `xdl_append_merge`: a hunk touching the previous one is combined with it.
 fn append(hunks: &mut Vec<Hunk>, mode: Mode, i1: i64, chg1: i64, i2: i64, chg2: i64) {
-    if let Some(m) = hunks.last_mut() {
-        if i1 <= m.i1 + m.chg1 || i2 <= m.i2 + m.chg2 {
-            if mode != m.mode {
-                m.mode = Mode::Conflict;
-            }
-            m.chg1 = i1 + chg1 - m.i1;
-            m.chg2 = i2 + chg2 - m.i2;
-            return;
+    if let Some(m) = hunks
+        .last_mut()
+        .filter(|m| i1 <= m.i1 + m.chg1 || i2 <= m.i2 + m.chg2)
+    {
+        if mode != m.mode {
+            m.mode = Mode::Conflict;
         }
+        m.chg1 = i1 + chg1 - m.i1;
+        m.chg2 = i2 + chg2 - m.i2;
+        return;
     }
     hunks.push(Hunk {
         mode,
