@@ -508,7 +508,11 @@ impl TreeWorker {
             );
             // Merged blobs and trees only live until the verdict is known.
             self.repo.objects.reset_object_memory();
-            let prediction = prediction?;
+            // The merge modules report their reasons as text ("cannot be sure: …" among them).
+            let prediction = prediction.map_err(|reason| MergeError::Merge {
+                what: format!("{} into {}", walked.name, self.base_name),
+                source: reason.into(),
+            })?;
             if options.squash {
                 out.squash_merged = Some(prediction.changes_nothing && !branch_is_empty);
             }

@@ -18,10 +18,11 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::merge::plumbing as merge;
 
 use super::changes::{Change, FileEntry};
-use super::error::MergeError;
+use super::diffstat::is_binary;
 use super::facts::ConflictPrediction;
 use super::renames;
 pub use super::renames::MergeTrees;
+use super::xdiff;
 
 /// Per-thread state of merges: the diff and merge platforms are set up once and reused.
 pub struct Merger {
@@ -29,13 +30,33 @@ pub struct Merger {
     diff_cache: gix::diff::blob::Platform,
     blob_merge: merge::blob::Platform,
     options: merge::tree::Options,
+    /// `merge.conflictStyle`, which git's text merge also depends on.
+    style: xdiff::ConflictStyle,
+    /// git's rename similarity, with the span hashes of the blobs seen so far.
+    similarity: renames::Similarity,
 }
 
 impl Merger {
     /// Sets up merging for `repo` (which should have object memory enabled).
-    pub fn new(repo: &gix::Repository) -> Result<Self, MergeError> {
-        let setup = |e: gix::Error| MergeError::Setup(e.into());
-        let options: merge::tree::Options = repo.tree_merge_options().map_err(setup)?.into();
+    pub fn new(repo: &gix::Repository) -> Result<Self, String> {
+        let setup = |e: gix::Error| format!("cannot set up merging: {e}");
+        let mut options: merge::tree::Options = repo.tree_merge_options().map_err(setup)?.into();
+        // git's merges (merge-ort, `merge-tree`) diff with histogram whatever `diff.algorithm`
+        // says; gix takes `diff.algorithm` (default Myers), which pairs lines differently and
+        // can merge cleanly what git reports as a content conflict.
+        options.blob_merge.text.diff_algorithm = gix::diff::blob::Algorithm::Histogram;
+        use merge::blob::builtin_driver::text::{Conflict, ConflictStyle};
+        let style = match options.blob_merge.text.conflict {
+            Conflict::Keep {
+                style: ConflictStyle::Diff3,
+                ..
+            } => xdiff::ConflictStyle::Diff3,
+            Conflict::Keep {
+                style: ConflictStyle::ZealousDiff3,
+                ..
+            } => xdiff::ConflictStyle::ZealousDiff3,
+            _ => xdiff::ConflictStyle::Merge,
+        };
         Ok(Merger {
             diff_state: Default::default(),
             diff_cache: repo.diff_resource_cache_for_tree_diff().map_err(setup)?,
@@ -43,6 +64,8 @@ impl Merger {
                 .merge_resource_cache(Default::default())
                 .map_err(setup)?,
             options,
+            style,
+            similarity: Default::default(),
         })
     }
 
@@ -55,7 +78,7 @@ impl Merger {
         base: &BaseChanges,
         branch: &[Change],
         labels: (&str, &str),
-    ) -> Result<MergePrediction, MergeError> {
+    ) -> Result<MergePrediction, String> {
         let prediction = match relevant_paths(base, branch) {
             Some(paths) => self.merge_reduced(repo, base, branch, &paths, labels)?,
             // Disjoint changes: the merge applies every branch change to the base.
@@ -64,7 +87,19 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             },
         };
-        let mut git_only = directory_moves(repo, trees, base, branch)?;
+        // Where git's rename pairing cannot be reproduced, say so rather than guess.
+        for (side, contested) in [
+            (&base.changes[..], contested(&base.changes, branch)),
+            (branch, contested(branch, &base.changes)),
+        ] {
+            if let Some(reason) =
+                renames::uncertain_pairing(repo, &mut self.similarity, side, &contested)?
+            {
+                return Err(reason);
+            }
+        }
+        let (mut git_only, mut unclean) =
+            directory_moves(repo, &mut self.similarity, trees, base, branch)?;
         // A path both sides deleted may be a rename to different places on each side.
         let both_deleted: Vec<&Change> = branch
             .iter()
@@ -77,12 +112,14 @@ impl Merger {
         if !both_deleted.is_empty() {
             git_only.extend(renames::split_renames(
                 repo,
+                &mut self.similarity,
                 &base.changes,
                 branch,
                 &both_deleted,
             )?);
         }
-        if git_only.is_empty() {
+        unclean |= !git_only.is_empty();
+        if !unclean {
             return Ok(prediction);
         }
         let mut paths: BTreeSet<String> = match prediction.conflicts {
@@ -104,39 +141,47 @@ impl Merger {
         branch: &[Change],
         paths: &BTreeSet<BString>,
         labels: (&str, &str),
-    ) -> Result<MergePrediction, MergeError> {
+    ) -> Result<MergePrediction, String> {
         let trees = ReducedTrees::build(repo, &base.changes, branch, paths)?;
-        let fail = |e: gix::Error| MergeError::Merge {
-            what: "the reduced trees".into(),
-            source: e.into(),
-        };
-        let outcome = merge::tree(
-            &trees.ancestor,
-            &trees.base,
-            &trees.branch,
-            // git names files moved out of the way after the side: `path~main`.
-            merge::blob::builtin_driver::text::Labels {
-                ancestor: None,
-                current: Some(labels.0.into()),
-                other: Some(labels.1.into()),
-            },
-            &repo.objects,
-            |buf| repo.write_blob(buf).map(|id| id.detach()),
-            &mut self.diff_state,
-            &mut self.diff_cache,
-            &mut self.blob_merge,
-            self.options.clone(),
-        )
+        let fail = |e: gix::Error| format!("merge failed: {e}");
+        // A panic in gix (a debug assertion it trips on some rename shapes) must not take the
+        // whole scan down: this branch's merge facts are then unknown, with the reason.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            merge::tree(
+                &trees.ancestor,
+                &trees.base,
+                &trees.branch,
+                // git names files moved out of the way after the side: `path~main`.
+                merge::blob::builtin_driver::text::Labels {
+                    ancestor: None,
+                    current: Some(labels.0.into()),
+                    other: Some(labels.1.into()),
+                },
+                &repo.objects,
+                |buf| repo.write_blob(buf).map(|id| id.detach()),
+                &mut self.diff_state,
+                &mut self.diff_cache,
+                &mut self.blob_merge,
+                self.options.clone(),
+            )
+        }))
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            format!("cannot be sure: gix's merge failed unexpectedly ({what})")
+        })?
         .map_err(fail)?;
+        let mut outcome = outcome;
+        self.redo_content_merges(repo, &mut outcome)?;
         let how = merge::tree::TreatAsUnresolved::git();
         let unresolved = outcome.has_unresolved_conflicts(how);
         let mut tree = outcome.tree;
         let merged = tree
             .write(|t| repo.write_object(t).map(|id| id.detach()))
-            .map_err(|e| MergeError::Write {
-                what: "the merged tree".into(),
-                source: e.into(),
-            })?;
+            .map_err(|e| format!("cannot write the merged tree: {e}"))?;
         if !unresolved {
             return Ok(MergePrediction {
                 conflicts: ConflictPrediction::Clean,
@@ -144,12 +189,17 @@ impl Merger {
             });
         }
         let mut index = gix::index::State::from_tree(&merged, &repo.objects, Default::default())
-            .map_err(|e| MergeError::Merge {
-                what: "the merged tree's index".into(),
-                source: e.into(),
-            })?;
+            .map_err(|e| format!("cannot index the merged tree: {e}"))?;
+        // A file whose only conflict is its content is listed where it ends up, as git does
+        // (gix stages the ancestor of a renamed file at its old path).
+        let (content_only, others): (Vec<_>, Vec<_>) = outcome
+            .conflicts
+            .iter()
+            .filter(|c| c.is_unresolved(how))
+            .cloned()
+            .partition(is_content_conflict);
         merge::tree::apply_index_entries(
-            &outcome.conflicts,
+            &others,
             how,
             &mut index,
             merge::tree::apply_index_entries::RemovalMode::Prune,
@@ -160,6 +210,11 @@ impl Merger {
             .filter(|e| e.stage_raw() != 0)
             .map(|e| e.path(&index).to_str_lossy().into_owned())
             .collect();
+        conflicted.extend(
+            content_only
+                .iter()
+                .map(|c| content_location(c).to_str_lossy().into_owned()),
+        );
         // git also lists the source and both destinations of a rename/rename (1 to 2).
         for conflict in outcome.conflicts.iter().filter(|c| c.is_unresolved(how)) {
             if let Err(merge::tree::ResolutionFailure::OursRenamedTheirsRenamedDifferently {
@@ -190,12 +245,14 @@ impl Merger {
         repo: &gix::Repository,
         path: &BStr,
         [ancestor, current, other]: [FileEntry; 3],
-    ) -> Result<bool, MergeError> {
+    ) -> Result<bool, String> {
+        if let Some(text) =
+            self.text_merge(repo, path, [Some(ancestor), Some(current), Some(other)])?
+        {
+            return Ok(text.merged.text.is_some_and(|t| t == text.current));
+        }
         use merge::blob::ResourceKind;
-        let fail = |e: gix::Error| MergeError::Merge {
-            what: path.to_string(),
-            source: e.into(),
-        };
+        let fail = |e: gix::Error| format!("cannot merge {path}: {e}");
         for (entry, kind) in [
             (ancestor, ResourceKind::CommonAncestorOrBase),
             (current, ResourceKind::CurrentOrOurs),
@@ -227,6 +284,169 @@ impl Merger {
         };
         Ok(prep.current.data.as_slice() == Some(merged))
     }
+
+    /// git's content merge of one file (`None` where git would not merge it as text — a merge
+    /// driver from the attributes, binary or too large content: gix's merge stands there).
+    fn text_merge(
+        &mut self,
+        repo: &gix::Repository,
+        path: &BStr,
+        sides: [Option<FileEntry>; 3],
+    ) -> Result<Option<TextMerge>, String> {
+        use merge::blob::platform::{DriverChoice, resource::Data};
+        use merge::blob::{BuiltinDriver, ResourceKind};
+        let fail = |e: gix::Error| format!("cannot merge {path}: {e}");
+        let kinds = [
+            ResourceKind::CommonAncestorOrBase,
+            ResourceKind::CurrentOrOurs,
+            ResourceKind::OtherOrTheirs,
+        ];
+        for (entry, kind) in sides.into_iter().zip(kinds) {
+            let (id, mode) = match entry {
+                Some(e) if e.mode.is_blob() => (e.id, e.mode.kind()),
+                Some(_) => return Ok(None),
+                None => (
+                    ObjectId::null(repo.object_hash()),
+                    gix::objs::tree::EntryKind::Blob,
+                ),
+            };
+            self.blob_merge
+                .set_resource(id, mode, path, kind, &repo.objects)
+                .map_err(fail)?;
+        }
+        let prep = self
+            .blob_merge
+            .prepare_merge(&repo.objects, self.options.blob_merge)
+            .map_err(fail)?;
+        if prep.driver != DriverChoice::BuiltIn(BuiltinDriver::Text) {
+            return Ok(None);
+        }
+        fn bytes(data: Data<'_>) -> Option<&[u8]> {
+            match data {
+                Data::Missing => Some(&b""[..]),
+                Data::Buffer(buf) => Some(buf),
+                Data::TooLarge { .. } => None,
+            }
+        }
+        let (Some(ancestor), Some(current), Some(other)) = (
+            bytes(prep.ancestor.data),
+            bytes(prep.current.data),
+            bytes(prep.other.data),
+        ) else {
+            return Ok(None);
+        };
+        if [ancestor, current, other].into_iter().any(is_binary) {
+            return Ok(None);
+        }
+        let merged = xdiff::merge(ancestor, current, other, self.style)
+            .map_err(|_| format!("git cannot merge {path}: its histogram diff gives up on it"))?;
+        Ok(Some(TextMerge {
+            merged,
+            current: current.to_vec(),
+        }))
+    }
+
+    /// Redoes gix's content merges with git's algorithm: its verdict replaces gix's, and a
+    /// clean result takes the place of gix's merged blob in the tree.
+    fn redo_content_merges(
+        &mut self,
+        repo: &gix::Repository,
+        outcome: &mut merge::tree::Outcome<'_>,
+    ) -> Result<(), String> {
+        use merge::tree::Resolution;
+        for conflict in &mut outcome.conflicts {
+            let Some(content) = conflict.content_merge() else {
+                continue;
+            };
+            // The versions come from the changes: the conflict's index entries may already
+            // hold gix's merge result.
+            use gix::diff::tree_with_rewrites::Change as C;
+            let location = content_location(conflict).to_owned();
+            let file = |(mode, id): (gix::objs::tree::EntryMode, &gix::oid)| FileEntry {
+                mode,
+                id: id.to_owned(),
+            };
+            let ancestor = match (&conflict.ours, &conflict.theirs) {
+                (C::Addition { .. }, C::Addition { .. }) => None,
+                (c @ (C::Modification { .. } | C::Rewrite { .. }), _) | (_, c) => {
+                    Some(file(c.source_entry_mode_and_id()))
+                }
+            };
+            let sides = [
+                ancestor,
+                Some(file(conflict.ours.entry_mode_and_id())),
+                Some(file(conflict.theirs.entry_mode_and_id())),
+            ];
+            let Some(text) = self.text_merge(repo, location.as_bstr(), sides)? else {
+                continue;
+            };
+            let (resolution, merged_blob_id) = match &text.merged.text {
+                Some(data) => {
+                    let id = repo
+                        .write_blob(data)
+                        .map_err(|e| format!("cannot write a blob to memory: {e}"))?
+                        .detach();
+                    (merge::blob::Resolution::Complete, id)
+                }
+                None => (merge::blob::Resolution::Conflict, content.merged_blob_id),
+            };
+            if resolution == content.resolution && merged_blob_id == content.merged_blob_id {
+                continue;
+            }
+            let git = merge::tree::ContentMerge {
+                resolution,
+                merged_blob_id,
+            };
+            match &mut conflict.resolution {
+                Ok(Resolution::OursModifiedTheirsModifiedThenBlobContentMerge { merged_blob }) => {
+                    *merged_blob = git
+                }
+                Ok(Resolution::OursModifiedTheirsRenamedAndChangedThenRename {
+                    merged_blob: Some(merged_blob),
+                    final_location: None,
+                    ..
+                }) => *merged_blob = git,
+                _ => continue,
+            }
+            if resolution == merge::blob::Resolution::Complete {
+                let mode = sides[1]
+                    .or(sides[2])
+                    .map_or(gix::objs::tree::EntryKind::Blob, |e| e.mode.kind());
+                outcome
+                    .tree
+                    .upsert(location.split_str("/"), mode, merged_blob_id)
+                    .map_err(|e| format!("cannot update the merged tree: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the merged file of a content merge lands: where the renamed side put it.
+fn content_location(conflict: &merge::tree::Conflict) -> &BStr {
+    use gix::diff::tree_with_rewrites::Change as C;
+    match (&conflict.ours, &conflict.theirs) {
+        (c @ C::Rewrite { .. }, _) | (_, c @ C::Rewrite { .. }) | (c, _) => c.location(),
+    }
+}
+
+/// Whether a conflict is nothing but a content merge with conflicts.
+fn is_content_conflict(conflict: &merge::tree::Conflict) -> bool {
+    use merge::tree::Resolution;
+    matches!(
+        conflict.resolution,
+        Ok(Resolution::OursModifiedTheirsModifiedThenBlobContentMerge { .. })
+            | Ok(Resolution::OursModifiedTheirsRenamedAndChangedThenRename {
+                final_location: None,
+                ..
+            })
+    )
+}
+
+/// git's merge of one text file, and the current (base) version it merged into.
+struct TextMerge {
+    merged: xdiff::Merged,
+    current: Vec<u8>,
 }
 
 /// The base's changes since an ancestor, sorted by path: computed once per ancestor and
@@ -277,59 +497,122 @@ impl BaseChanges {
     }
 }
 
+/// The paths one side (`side`) deleted that the other side also changed: where git's pairing
+/// of them as renames decides the merge.
+fn contested<'a>(side: &'a [Change], other: &[Change]) -> BTreeSet<&'a BStr> {
+    let other: HashSet<&BStr> = other.iter().map(|c| c.path.as_bstr()).collect();
+    side.iter()
+        .filter(|c| c.new.is_none() && other.contains(c.path.as_bstr()))
+        .map(|c| c.path.as_bstr())
+        .collect()
+}
+
 /// Where git's directory rename detection moves files one side added into a directory the
-/// other side renamed (each such move is a conflict).
+/// other side renamed (each such move is a conflict), and whether it reports a conflict
+/// without a path (a directory renamed to several places equally, several added files
+/// mapped to one path, or a path in the way).
 fn directory_moves(
     repo: &gix::Repository,
+    similarity: &mut renames::Similarity,
     trees: MergeTrees,
     base: &BaseChanges,
     branch: &[Change],
-) -> Result<BTreeSet<BString>, MergeError> {
-    // A directory rename needs a directory one side emptied by deleting (renaming) its files
-    // while the other side added a file in it.
-    let branch_added: Vec<&BStr> = branch
-        .iter()
-        .filter(|c| c.old.is_none())
-        .map(|c| c.path.as_bstr())
-        .collect();
-    let base_renamed: BTreeSet<BString> = branch_added
-        .iter()
-        .flat_map(|p| renames::parent_dirs(p))
-        .filter(|d| base.any_below(d, |c| c.new.is_none()))
-        .map(BString::from)
-        .collect();
-    let mut moved = renames::file_location_conflicts(
-        repo,
-        trees.ancestor,
-        trees.base,
-        &base.changes,
-        &branch_added,
-        &base_renamed,
-    )?;
-    let branch_renamed: BTreeSet<BString> = branch
-        .iter()
-        .filter(|c| c.new.is_none())
-        .flat_map(|c| renames::parent_dirs(c.path.as_bstr()))
-        .filter(|d| base.any_below(d, |c| c.old.is_none()))
-        .map(BString::from)
-        .collect();
-    if !branch_renamed.is_empty() {
-        let base_added: Vec<&BStr> = base
-            .changes
+) -> Result<(BTreeSet<BString>, bool), String> {
+    let added = |changes: &'_ [Change]| -> Vec<BString> {
+        changes
             .iter()
             .filter(|c| c.old.is_none())
-            .map(|c| c.path.as_bstr())
-            .collect();
-        moved.extend(renames::file_location_conflicts(
+            .map(|c| c.path.clone())
+            .collect()
+    };
+    let (branch_added, base_added) = (added(branch), added(&base.changes));
+    let branch_added: Vec<&BStr> = branch_added.iter().map(|p| p.as_bstr()).collect();
+    let base_added: Vec<&BStr> = base_added.iter().map(|p| p.as_bstr()).collect();
+    // A directory rename needs a directory one side emptied by deleting (renaming) its files
+    // while the other side added a file in it.
+    let base_may_rename = branch_added
+        .iter()
+        .any(|p| base.any_below(dirname(p), |c| c.new.is_none()));
+    let on_base = if base_may_rename {
+        renames::directory_renames(
             repo,
+            similarity,
+            trees.ancestor,
+            trees.base,
+            &base.changes,
+            &branch_added,
+        )?
+    } else {
+        renames::DirectoryRenames::default()
+    };
+    let branch_may_rename = branch
+        .iter()
+        .any(|c| c.new.is_none() && base.any_below(dirname(c.path.as_bstr()), |b| b.old.is_none()));
+    let on_branch = if branch_may_rename {
+        renames::directory_renames(
+            repo,
+            similarity,
             trees.ancestor,
             trees.branch,
             branch,
             &base_added,
-            &branch_renamed,
-        )?);
+        )?
+    } else {
+        renames::DirectoryRenames::default()
+    };
+    if let Some(reason) = on_base.uncertain.as_ref().or(on_branch.uncertain.as_ref()) {
+        return Err(format!("cannot be sure: {reason}"));
     }
-    Ok(moved)
+    // A directory renamed on both sides is renamed on neither.
+    let mut base_targets = on_base.targets;
+    let mut branch_targets = on_branch.targets;
+    let both: Vec<BString> = base_targets
+        .keys()
+        .filter(|d| branch_targets.contains_key(*d))
+        .cloned()
+        .collect();
+    for dir in &both {
+        base_targets.remove(dir);
+        branch_targets.remove(dir);
+    }
+    let read = |id: ObjectId| {
+        repo.find_tree(id)
+            .map_err(|e| format!("cannot read tree {id}: {e}"))
+    };
+    let (base_tree, branch_tree) = (read(trees.base)?, read(trees.branch)?);
+    let in_way = |path: &BStr| -> Result<bool, String> {
+        for tree in [&base_tree, &branch_tree] {
+            let entry = tree
+                .lookup_entry(path.split_str("/"))
+                .map_err(|e| format!("cannot look up {path}: {e}"))?;
+            if entry.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    let mut unclean = on_base.split || on_branch.split;
+    let mut moved = BTreeSet::new();
+    for (added, renamed, own) in [
+        (&branch_added, &base_targets, &branch_targets),
+        (&base_added, &branch_targets, &base_targets),
+    ] {
+        let (paths, collision) = renames::moved_paths(added, renamed, own);
+        unclean |= collision;
+        for path in paths {
+            if in_way(path.as_bstr())? {
+                unclean = true;
+            } else {
+                moved.insert(path);
+            }
+        }
+    }
+    Ok((moved, unclean))
+}
+
+fn dirname(path: &BStr) -> &BStr {
+    path.rfind_byte(b'/')
+        .map_or(b"".as_bstr(), |i| path[..i].as_bstr())
 }
 
 /// The paths worth merging, or `None` when the two sides cannot interact.
@@ -381,7 +664,7 @@ impl ReducedTrees {
         base: &[Change],
         branch: &[Change],
         paths: &BTreeSet<BString>,
-    ) -> Result<Self, MergeError> {
+    ) -> Result<Self, String> {
         let by_path = |changes: &[Change]| -> BTreeMap<BString, Change> {
             changes
                 .iter()
@@ -407,10 +690,9 @@ impl ReducedTrees {
             })
             .collect();
         // The tree editor checks that entries exist; the empty blob goes to object memory.
-        let empty_blob = repo.write_blob(b"").map_err(|e| MergeError::Write {
-            what: "the empty blob".into(),
-            source: e.into(),
-        })?;
+        let empty_blob = repo
+            .write_blob(b"")
+            .map_err(|e| format!("cannot write a blob to memory: {e}"))?;
         let empty = Some(FileEntry {
             mode: gix::objs::tree::EntryKind::Blob.into(),
             id: empty_blob.detach(),
@@ -438,11 +720,8 @@ impl ReducedTrees {
 fn write_tree(
     repo: &gix::Repository,
     entries: &[(&BString, Option<FileEntry>)],
-) -> Result<ObjectId, MergeError> {
-    let fail = |e: gix::Error| MergeError::Write {
-        what: "a reduced tree".into(),
-        source: e.into(),
-    };
+) -> Result<ObjectId, String> {
+    let fail = |e: gix::Error| format!("cannot build a tree in memory: {e}");
     let mut editor = repo
         .edit_tree(ObjectId::empty_tree(repo.object_hash()))
         .map_err(fail)?;

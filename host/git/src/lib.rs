@@ -20,6 +20,7 @@ mod renames;
 mod squash;
 mod stats;
 mod walk;
+mod xdiff;
 
 pub use align::{AlignContext, Progress, align_repository, empty_repo_facts, repo_facts};
 pub use cache::{CacheError, FactsCache};

@@ -10,14 +10,13 @@
 //! estimate (`diffcore-delta`'s span hashes) of at least 50%, best score first. The same
 //! estimate finds the rename/rename (1 to 2) conflicts gix's line-diff similarity misses.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 
-use super::changes::Change;
+use super::changes::{Change, FileEntry};
 use super::diffstat::is_binary;
-use super::error::{MergeError, ObjectError, ObjectKind};
 
 /// git's `MAX_SCORE`; the default rename threshold is half of it.
 const MAX_SCORE: u64 = 60_000;
@@ -31,35 +30,315 @@ pub struct MergeTrees {
     pub branch: ObjectId,
 }
 
-/// The new paths of the files at `added` (added by one side) that land in directories the
-/// other side — the renamer, with tree `renamer_tree` and changes `renamer` since `ancestor` —
-/// removed after renaming their files elsewhere: where git moves them and reports a
-/// file-location conflict. `candidates` are the directories worth checking (those holding both
-/// an added path and a path the renamer deleted); the rest cannot be directory renames.
-pub fn file_location_conflicts(
+/// Span hashes of blobs for git's similarity estimate, computed once per blob and kept per
+/// worker (the base's added files are scored against every branch's deleted ones).
+#[derive(Default)]
+pub struct Similarity {
+    spans: HashMap<ObjectId, Spans>,
+}
+
+/// A blob's size and its span hashes, sorted by hash.
+struct Spans {
+    size: u64,
+    hashes: Vec<(u32, u64)>,
+}
+
+/// Blobs whose spans a worker keeps before starting over.
+const SPAN_CACHE_BLOBS: usize = 8192;
+
+impl Similarity {
+    fn load(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<(), String> {
+        if self.spans.contains_key(&id) {
+            return Ok(());
+        }
+        if self.spans.len() >= SPAN_CACHE_BLOBS {
+            self.spans.clear();
+        }
+        let data = read_blob(repo, id)?;
+        let mut hashes: Vec<(u32, u64)> = spans(&data).into_iter().collect();
+        hashes.sort_unstable();
+        self.spans.insert(
+            id,
+            Spans {
+                size: data.len() as u64,
+                hashes,
+            },
+        );
+        Ok(())
+    }
+
+    /// git's `estimate_similarity` of blob `src` renamed to `dst` (0 to `MAX_SCORE`).
+    pub fn score(
+        &mut self,
+        repo: &gix::Repository,
+        src: ObjectId,
+        dst: ObjectId,
+    ) -> Result<u64, String> {
+        let size = |id: ObjectId| -> Result<u64, String> {
+            repo.find_header(id)
+                .map(|h| h.size())
+                .map_err(|e| format!("cannot read blob {id}: {e}"))
+        };
+        // git rules out pairs whose sizes differ too much before reading their contents.
+        let (src_size, dst_size) = (size(src)?, size(dst)?);
+        let (max, min) = (src_size.max(dst_size), src_size.min(dst_size));
+        if max == 0 || max * (MAX_SCORE - MIN_SCORE) < (max - min) * MAX_SCORE {
+            return Ok(0);
+        }
+        self.load(repo, src)?;
+        self.load(repo, dst)?;
+        let (s, d) = (&self.spans[&src], &self.spans[&dst]);
+        Ok(copied(&s.hashes, &d.hashes) * MAX_SCORE / s.size.max(d.size))
+    }
+}
+
+/// The bytes of `src` found in `dst`, by span hash (`diffcore_count_changes`).
+fn copied(src: &[(u32, u64)], dst: &[(u32, u64)]) -> u64 {
+    let (mut i, mut j, mut copied) = (0, 0, 0);
+    while i < src.len() && j < dst.len() {
+        match src[i].0.cmp(&dst[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                copied += src[i].1.min(dst[j].1);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    copied
+}
+
+/// The file renames of one side, paired as git's rename detection pairs them.
+pub struct Renames {
+    /// Source and destination paths, with whether git's choice of this pair depends on an
+    /// order Trellis does not reproduce (identical files, or equally similar candidates).
+    pub pairs: Vec<(BString, BString, bool)>,
+}
+
+impl Renames {
+    /// Where `source` went, and whether that is uncertain.
+    pub fn destination(&self, source: &BStr) -> Option<(&BString, bool)> {
+        self.pairs
+            .iter()
+            .find(|(s, _, _)| s.as_bstr() == source)
+            .map(|(_, d, ambiguous)| (d, *ambiguous))
+    }
+}
+
+/// git's candidates kept per destination in the similarity matrix (`NUM_CANDIDATE_PER_DST`).
+const CANDIDATES_PER_DESTINATION: usize = 4;
+/// merge-ort's rename limit: sources times destinations above its square skip inexact pairing.
+const RENAME_LIMIT: u64 = 7000;
+
+/// The renames among `changes` (one side's changes since the ancestor), as git's
+/// `diffcore_rename` finds them: exact renames among all deletions and additions (a source
+/// with the destination's basename first), then, for the sources `relevant` accepts, sources
+/// and destinations with a basename unique on both sides if at least 75% similar, then the
+/// rest by similarity (at least 50%), best first, each file used once. Empty files are
+/// neither sources nor destinations.
+pub fn find_renames(
     repo: &gix::Repository,
+    similarity: &mut Similarity,
+    changes: &[Change],
+    relevant: &dyn Fn(&BStr) -> bool,
+) -> Result<Renames, String> {
+    let empty = ObjectId::empty_blob(repo.object_hash());
+    let file = |e: Option<FileEntry>| {
+        e.filter(|e| !e.mode.is_tree() && !e.mode.is_commit() && e.id != empty)
+    };
+    let sources: Vec<(&BStr, FileEntry)> = changes
+        .iter()
+        .filter(|c| c.new.is_none())
+        .filter_map(|c| file(c.old).map(|o| (c.path.as_bstr(), o)))
+        .collect();
+    let dests: Vec<(&BStr, FileEntry)> = changes
+        .iter()
+        .filter(|c| c.old.is_none())
+        .filter_map(|c| file(c.new).map(|n| (c.path.as_bstr(), n)))
+        .collect();
+    let mut pairs = Vec::new();
+    if sources.is_empty() || dests.is_empty() {
+        return Ok(Renames { pairs });
+    }
+    let mut src_used = vec![false; sources.len()];
+    let mut dst_used = vec![false; dests.len()];
+    // Exact renames: destinations in order, each taking the first unused identical source,
+    // preferring one with the same basename.
+    let mut by_id: HashMap<ObjectId, Vec<usize>> = HashMap::new();
+    for (i, (_, e)) in sources.iter().enumerate() {
+        by_id.entry(e.id).or_default().push(i);
+    }
+    let mut dests_by_id: HashMap<ObjectId, usize> = HashMap::new();
+    for (_, e) in &dests {
+        *dests_by_id.entry(e.id).or_default() += 1;
+    }
+    let compatible =
+        |a: FileEntry, b: FileEntry| (a.mode.is_blob() && b.mode.is_blob()) || a.mode == b.mode;
+    for (d, (dst_path, dst)) in dests.iter().enumerate() {
+        let Some(candidates) = by_id.get(&dst.id) else {
+            continue;
+        };
+        let mut best: Option<(usize, u8)> = None;
+        for &s in candidates {
+            let (src_path, src) = sources[s];
+            if src_used[s] || !compatible(src, *dst) {
+                continue;
+            }
+            let score = 1 + u8::from(basename(src_path) == basename(dst_path));
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((s, score));
+            }
+        }
+        if let Some((s, _)) = best {
+            src_used[s] = true;
+            dst_used[d] = true;
+            // With several identical files, which goes where follows git's traversal order.
+            let ambiguous = candidates.len() > 1 || dests_by_id[&dst.id] > 1;
+            pairs.push((sources[s].0.to_owned(), (*dst_path).to_owned(), ambiguous));
+        }
+    }
+    // Basename matches.
+    let mut src_names: HashMap<&BStr, Option<usize>> = HashMap::new();
+    for (i, (path, _)) in sources.iter().enumerate().filter(|(i, _)| !src_used[*i]) {
+        src_names
+            .entry(basename(path))
+            .and_modify(|v| *v = None)
+            .or_insert(Some(i));
+    }
+    let mut dst_names: HashMap<&BStr, Option<usize>> = HashMap::new();
+    for (i, (path, _)) in dests.iter().enumerate().filter(|(i, _)| !dst_used[*i]) {
+        dst_names
+            .entry(basename(path))
+            .and_modify(|v| *v = None)
+            .or_insert(Some(i));
+    }
+    const MIN_BASENAME_SCORE: u64 = MIN_SCORE + (MAX_SCORE - MIN_SCORE) / 2;
+    for s in 0..sources.len() {
+        let (src_path, src) = sources[s];
+        if src_used[s] || !relevant(src_path) {
+            continue;
+        }
+        let (Some(Some(_)), Some(&Some(d))) = (
+            src_names.get(basename(src_path)),
+            dst_names.get(basename(src_path)),
+        ) else {
+            continue;
+        };
+        if dst_used[d] || !src.mode.is_blob() || !dests[d].1.mode.is_blob() {
+            continue;
+        }
+        if similarity.score(repo, src.id, dests[d].1.id)? >= MIN_BASENAME_SCORE {
+            src_used[s] = true;
+            dst_used[d] = true;
+            pairs.push((src_path.to_owned(), dests[d].0.to_owned(), false));
+        }
+    }
+    // The similarity matrix.
+    let remaining: Vec<usize> = (0..sources.len())
+        .filter(|&s| !src_used[s] && relevant(sources[s].0) && sources[s].1.mode.is_blob())
+        .collect();
+    let open_dests: Vec<usize> = (0..dests.len())
+        .filter(|&d| !dst_used[d] && dests[d].1.mode.is_blob())
+        .collect();
+    if remaining.is_empty()
+        || open_dests.is_empty()
+        || (remaining.len() as u64) * (open_dests.len() as u64) > RENAME_LIMIT * RENAME_LIMIT
+    {
+        return Ok(Renames { pairs });
+    }
+    // (score, same basename, destination, source), the best few per destination.
+    let mut candidates: Vec<(u64, bool, usize, usize)> = Vec::new();
+    for &d in &open_dests {
+        let mut best: Vec<(u64, bool, usize, usize)> = Vec::new();
+        for &s in &remaining {
+            let score = similarity.score(repo, sources[s].1.id, dests[d].1.id)?;
+            if score < MIN_SCORE {
+                continue;
+            }
+            let entry = (score, basename(sources[s].0) == basename(dests[d].0), d, s);
+            if best.len() < CANDIDATES_PER_DESTINATION {
+                best.push(entry);
+            } else if let Some(worst) = (0..best.len())
+                .min_by(|&a, &b| (best[a].0, best[a].1).cmp(&(best[b].0, best[b].1)))
+                .filter(|&w| (entry.0, entry.1) > (best[w].0, best[w].1))
+            {
+                // git replaces the first of the worst candidates, and only with a better one.
+                best[worst] = entry;
+            }
+        }
+        candidates.extend(best);
+    }
+    // Best first; a stable sort keeps destination order among equals, as git's does.
+    candidates.sort_by_key(|&(score, same_name, _, _)| std::cmp::Reverse((score, same_name)));
+    for (k, &(score, same_name, d, s)) in candidates.iter().enumerate() {
+        if dst_used[d] || src_used[s] {
+            continue;
+        }
+        // Another open candidate just as good for this source or destination: git's choice
+        // depends on its traversal order.
+        let ambiguous = candidates[k + 1..].iter().any(|&(sc, sn, d2, s2)| {
+            (sc, sn) == (score, same_name)
+                && ((s2 == s && !dst_used[d2]) || (d2 == d && !src_used[s2]))
+        });
+        dst_used[d] = true;
+        src_used[s] = true;
+        pairs.push((sources[s].0.to_owned(), dests[d].0.to_owned(), ambiguous));
+    }
+    Ok(Renames { pairs })
+}
+
+/// A directory one side renamed, as merge-ort infers it.
+#[derive(Default)]
+pub struct DirectoryRenames {
+    /// Old directory to new directory.
+    pub targets: HashMap<BString, BString>,
+    /// Directories renamed to several places equally often (git's "directory rename split",
+    /// a conflict without a path).
+    pub split: bool,
+    /// Why the inference may differ from git's, if it may.
+    pub uncertain: Option<String>,
+}
+
+/// The directories the renamer side (changes `renamer` since `ancestor`, tree
+/// `renamer_tree`) renamed that matter to the files the other side added at `added`, as
+/// merge-ort infers them. A directory the renamer removed counts only when the other side
+/// added a file directly in it, or in a directory above it (git's `RELEVANT_FOR_SELF` and
+/// `RELEVANT_FOR_ANCESTOR`): a file added in a new subdirectory of a removed directory does
+/// not make that directory's rename relevant. Its files' renames vote; deeper renames vote
+/// for the directories above as long as the trailing path components agree.
+pub fn directory_renames(
+    repo: &gix::Repository,
+    similarity: &mut Similarity,
     ancestor: ObjectId,
     renamer_tree: ObjectId,
     renamer: &[Change],
     added: &[&BStr],
-    candidates: &BTreeSet<BString>,
-) -> Result<BTreeSet<BString>, MergeError> {
-    if candidates.is_empty() {
-        return Ok(BTreeSet::new());
+) -> Result<DirectoryRenames, String> {
+    let mut out = DirectoryRenames {
+        targets: HashMap::new(),
+        split: false,
+        uncertain: None,
+    };
+    if added.is_empty() {
+        return Ok(out);
     }
     let read = |id: ObjectId| {
         repo.find_tree(id)
-            .map_err(|e| ObjectError::read(ObjectKind::Tree, id, e))
+            .map_err(|e| format!("cannot read tree {id}: {e}"))
     };
     let (ancestor_tree, renamer_tree) = (read(ancestor)?, read(renamer_tree)?);
-    let is_dir = |tree: &gix::Tree<'_>, dir: &BStr| -> Result<bool, ObjectError> {
+    let is_dir = |tree: &gix::Tree<'_>, dir: &BStr| -> Result<bool, String> {
         let entry = tree
             .lookup_entry(dir.split_str("/"))
-            .map_err(|e| ObjectError::read(ObjectKind::Tree, tree.id, e))?;
+            .map_err(|e| format!("cannot look up {dir}: {e}"))?;
         Ok(entry.is_some_and(|e| e.mode().is_tree()))
     };
     let mut removed: HashMap<BString, bool> = HashMap::new();
-    let mut is_removed = |dir: &BStr| -> Result<bool, ObjectError> {
+    let mut is_removed = |dir: &BStr| -> Result<bool, String> {
+        if dir.is_empty() {
+            return Ok(false);
+        }
         if let Some(known) = removed.get(dir) {
             return Ok(*known);
         }
@@ -67,211 +346,212 @@ pub fn file_location_conflicts(
         removed.insert(dir.into(), gone);
         Ok(gone)
     };
-    let mut removed_dirs = Vec::new();
-    for dir in candidates {
-        if is_removed(dir.as_bstr())? {
-            removed_dirs.push(dir.clone());
+    // Removed directories holding an added file directly.
+    let mut own: BTreeSet<BString> = BTreeSet::new();
+    for &path in added {
+        let dir = dirname(path);
+        if is_removed(dir)? {
+            own.insert(dir.to_owned());
         }
     }
-    if removed_dirs.is_empty() {
-        return Ok(BTreeSet::new());
+    if own.is_empty() {
+        return Ok(out);
     }
-    let under_removed =
-        |path: &BStr| parent_dirs(path).any(|d| removed_dirs.iter().any(|r| r.as_bstr() == d));
-    let pairs = renames(repo, renamer, &under_removed)?;
-    let mut counts: HashMap<BString, HashMap<BString, u32>> = HashMap::new();
-    for (old, new) in &pairs {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Relevance {
+        NotRelevant,
+        Ancestor,
+        Own,
+    }
+    let relevance = |dir: &BStr,
+                     is_removed: &mut dyn FnMut(&BStr) -> Result<bool, String>|
+     -> Result<Relevance, String> {
+        if own.contains(dir) {
+            return Ok(Relevance::Own);
+        }
+        if !is_removed(dir)? {
+            return Ok(Relevance::NotRelevant);
+        }
+        Ok(if parent_dirs(dir).any(|d| own.contains(d)) {
+            Relevance::Ancestor
+        } else {
+            Relevance::NotRelevant
+        })
+    };
+    let under_own = |path: &BStr| parent_dirs(path).any(|d| own.contains(d));
+    let renames = find_renames(repo, similarity, renamer, &under_own)?;
+    let mut counts: BTreeMap<BString, BTreeMap<BString, (u32, bool)>> = BTreeMap::new();
+    for (old, new, ambiguous) in &renames.pairs {
         let (mut old_dir, mut new_dir) = (dirname(old.as_bstr()), dirname(new.as_bstr()));
-        // "a/b/c/e/f.c" -> "a/x/e/f.c" suggests a/b/c/e -> a/x/e and a/b/c -> a/x.
+        let mut first = true;
         loop {
-            if old_dir != new_dir && !old_dir.is_empty() && is_removed(old_dir)? {
-                *counts
-                    .entry(old_dir.into())
-                    .or_default()
-                    .entry(new_dir.into())
-                    .or_default() += 1;
+            if !is_removed(old_dir)? {
+                break;
             }
-            if old_dir.is_empty() || new_dir.is_empty() || basename(old_dir) != basename(new_dir) {
+            if !first {
+                // Only while the stripped trailing components agree.
+                let (old_sub, new_sub) = (&old[old_dir.len()..], &new[new_dir.len()..]);
+                let component = |s: &[u8]| -> BString {
+                    let s = s.strip_prefix(b"/").unwrap_or(s);
+                    BString::from(s.split(|b| *b == b'/').next().unwrap_or_default())
+                };
+                if component(old_sub) != component(new_sub) {
+                    break;
+                }
+            }
+            let r = relevance(old_dir, &mut is_removed)?;
+            if r == Relevance::Own || (first && r != Relevance::NotRelevant) {
+                let entry = counts
+                    .entry(old_dir.to_owned())
+                    .or_default()
+                    .entry(new_dir.to_owned())
+                    .or_default();
+                entry.0 += 1;
+                entry.1 |= ambiguous;
+            }
+            first = false;
+            if r == Relevance::NotRelevant || old_dir.is_empty() || new_dir.is_empty() {
                 break;
             }
             (old_dir, new_dir) = (dirname(old_dir), dirname(new_dir));
         }
     }
-    // A directory goes where most of its files went; a tie is git's "directory rename split",
-    // which moves nothing.
-    let targets: HashMap<BString, BString> = counts
-        .into_iter()
-        .filter_map(|(old, news)| {
-            let best = news.values().copied().max()?;
-            let mut winners = news.into_iter().filter(|(_, n)| *n == best);
-            let (target, _) = winners.next()?;
-            winners.next().is_none().then_some((old, target))
-        })
-        .collect();
-    let mut moved = BTreeSet::new();
+    // Only directories that can hold an added file matter.
+    let matters = |dir: &BStr| added.iter().any(|p| parent_dirs(p).any(|d| d == dir));
+    for (old, news) in counts {
+        if !matters(old.as_bstr()) {
+            continue;
+        }
+        let best = news.values().map(|(n, _)| *n).max().unwrap_or(0);
+        if best == 0 {
+            continue;
+        }
+        if news.values().any(|(_, ambiguous)| *ambiguous) {
+            out.uncertain = Some(format!(
+                "where git moves {old}/ depends on which of several identical or equally similar files it pairs"
+            ));
+        }
+        let mut winners = news.into_iter().filter(|(_, (n, _))| *n == best);
+        let (target, _) = winners.next().expect("a best target");
+        if winners.next().is_some() {
+            out.split = true;
+        } else {
+            out.targets.insert(old, target);
+        }
+    }
+    Ok(out)
+}
+
+/// Where git moves the files at `added` (added by one side) because the other side renamed
+/// their directory (`renamed`), except into a directory the adding side renamed itself
+/// (`own`); and whether several added files map to one path (git then moves none of them and
+/// reports a conflict without a path).
+pub fn moved_paths(
+    added: &[&BStr],
+    renamed: &HashMap<BString, BString>,
+    own: &HashMap<BString, BString>,
+) -> (BTreeSet<BString>, bool) {
+    let mut targets: BTreeMap<BString, u32> = BTreeMap::new();
     for &path in added {
         // The deepest renamed directory holding the path decides, as in git.
         let Some((dir, target)) = parent_dirs(path)
             .rev()
-            .find_map(|d| targets.get(d).map(|t| (d, t)))
+            .find_map(|d| renamed.get(d).map(|t| (d, t)))
         else {
             continue;
         };
+        if own.contains_key(target) {
+            continue;
+        }
         let rest = &path[dir.len() + 1..];
         let mut new_path = target.clone();
         if !new_path.is_empty() {
             new_path.push(b'/');
         }
         new_path.extend_from_slice(rest);
-        moved.insert(new_path);
+        *targets.entry(new_path).or_default() += 1;
     }
-    Ok(moved)
+    let collision = targets.values().any(|n| *n > 1);
+    (
+        targets
+            .into_iter()
+            .filter(|(_, n)| *n == 1)
+            .map(|(p, _)| p)
+            .collect(),
+        collision,
+    )
 }
 
 /// What git reports for a rename/rename (1 to 2) of each path in `sources`, which both sides
-/// deleted: when git's similarity pairs it with a different new path on each side, the source
-/// and both destinations. gix pairs renames by a line diff instead, and can miss such a pair.
+/// deleted: when git's pairing gives it a different new path on each side, the source and
+/// both destinations. gix pairs renames by a line diff instead, and can miss such a pair.
 pub fn split_renames(
     repo: &gix::Repository,
+    similarity: &mut Similarity,
     base: &[Change],
     branch: &[Change],
     sources: &[&Change],
-) -> Result<BTreeSet<BString>, MergeError> {
+) -> Result<BTreeSet<BString>, String> {
+    let wanted: BTreeSet<&BStr> = sources.iter().map(|c| c.path.as_bstr()).collect();
+    let relevant = |p: &BStr| wanted.contains(p);
+    let on_base = find_renames(repo, similarity, base, &relevant)?;
+    let on_branch = find_renames(repo, similarity, branch, &relevant)?;
     let mut out = BTreeSet::new();
     for source in sources {
-        let Some(old) = source.old.filter(|o| o.mode.is_blob()) else {
-            continue;
-        };
-        let (Some(to_base), Some(to_branch)) = (
-            rename_destination(repo, old.id, base)?,
-            rename_destination(repo, old.id, branch)?,
+        let (Some((to_base, a)), Some((to_branch, b))) = (
+            on_base.destination(source.path.as_bstr()),
+            on_branch.destination(source.path.as_bstr()),
         ) else {
             continue;
         };
+        if a || b {
+            return Err(format!(
+                "cannot be sure: where git pairs {} on each side depends on which of several identical or equally similar files it takes",
+                source.path
+            ));
+        }
         if to_base != to_branch {
-            out.extend([source.path.clone(), to_base, to_branch]);
+            out.extend([source.path.clone(), to_base.clone(), to_branch.clone()]);
         }
     }
     Ok(out)
 }
 
-/// Where `changes` renamed the blob `id` to by git's rules: an addition of the same blob, else
-/// the most similar addition scoring at least 50% — leaving out additions that are exact
-/// renames of other deleted files, which git pairs first.
-fn rename_destination(
+/// Whether git's pairing of the files one side deleted and the other changed (`contested`)
+/// is certain: with several identical files, or equally similar candidates, git's choice
+/// follows its traversal order, which decides where the other side's change (or its
+/// rename/delete conflict) lands. Returns the reason when it is not.
+pub fn uncertain_pairing(
     repo: &gix::Repository,
-    id: ObjectId,
-    changes: &[Change],
-) -> Result<Option<BString>, MergeError> {
-    let additions = || {
-        changes
-            .iter()
-            .filter(|c| c.old.is_none())
-            .filter_map(|c| c.new.filter(|n| n.mode.is_blob()).map(|n| (c, n.id)))
-    };
-    if let Some((c, _)) = additions().find(|(_, new)| *new == id) {
-        return Ok(Some(c.path.clone()));
+    similarity: &mut Similarity,
+    side: &[Change],
+    contested: &BTreeSet<&BStr>,
+) -> Result<Option<String>, String> {
+    if contested.is_empty() {
+        return Ok(None);
     }
-    let deleted: std::collections::HashSet<ObjectId> = changes
+    let renames = find_renames(repo, similarity, side, &|p| contested.contains(p))?;
+    Ok(renames
+        .pairs
         .iter()
-        .filter(|c| c.new.is_none())
-        .filter_map(|c| c.old.map(|o| o.id))
-        .collect();
-    let source = read_blob(repo, id)?;
-    let mut best: Option<(u64, &Change)> = None;
-    for (change, new) in additions().filter(|(_, new)| !deleted.contains(new)) {
-        let score = similarity(&source, &read_blob(repo, new)?);
-        if score >= MIN_SCORE && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, change));
-        }
-    }
-    Ok(best.map(|(_, c)| c.path.clone()))
+        .find(|(source, _, ambiguous)| *ambiguous && contested.contains(source.as_bstr()))
+        .map(|(source, _, _)| {
+            format!(
+                "cannot be sure: which file git pairs with {source} as a rename depends on an order Trellis does not reproduce (identical or equally similar files)"
+            )
+        }))
 }
 
-/// The file renames among `changes` whose source passes `source`: exact ones first, then git's
-/// similarity of at least 50%, best score first, each file used once.
-fn renames(
-    repo: &gix::Repository,
-    changes: &[Change],
-    source: &dyn Fn(&BStr) -> bool,
-) -> Result<Vec<(BString, BString)>, MergeError> {
-    let mut deleted: Vec<&Change> = changes
-        .iter()
-        .filter(|c| c.new.is_none() && c.old.is_some_and(|o| o.mode.is_blob()))
-        .filter(|c| source(c.path.as_bstr()))
-        .collect();
-    let mut added: Vec<&Change> = changes
-        .iter()
-        .filter(|c| c.old.is_none() && c.new.is_some_and(|n| n.mode.is_blob()))
-        .collect();
-    let mut pairs = Vec::new();
-    let mut by_id: HashMap<ObjectId, Vec<usize>> = HashMap::new();
-    for (i, d) in deleted.iter().enumerate() {
-        if let Some(old) = d.old {
-            by_id.entry(old.id).or_default().push(i);
-        }
-    }
-    let mut used = vec![false; deleted.len()];
-    added.retain(|a| {
-        let Some(new) = a.new else { return true };
-        let source = by_id
-            .get(&new.id)
-            .and_then(|ids| ids.iter().copied().find(|&i| !used[i]));
-        match source {
-            Some(i) => {
-                used[i] = true;
-                pairs.push((deleted[i].path.clone(), a.path.clone()));
-                false
-            }
-            None => true,
-        }
-    });
-    let mut remaining = Vec::new();
-    for (i, d) in deleted.drain(..).enumerate() {
-        if !used[i] {
-            remaining.push(d);
-        }
-    }
-    if remaining.is_empty() || added.is_empty() {
-        return Ok(pairs);
-    }
-    let sources: Vec<Vec<u8>> = remaining
-        .iter()
-        .filter_map(|d| d.old.map(|o| read_blob(repo, o.id)))
-        .collect::<Result<_, _>>()?;
-    let mut scored = Vec::new();
-    for (a, dst) in added.iter().enumerate() {
-        let Some(new) = dst.new else { continue };
-        let dst_data = read_blob(repo, new.id)?;
-        for (s, src_data) in sources.iter().enumerate() {
-            let score = similarity(src_data, &dst_data);
-            if score >= MIN_SCORE {
-                scored.push((score, a, s));
-            }
-        }
-    }
-    scored.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let mut dst_used = vec![false; added.len()];
-    let mut src_used = vec![false; remaining.len()];
-    for (_, a, s) in scored {
-        if !dst_used[a] && !src_used[s] {
-            dst_used[a] = true;
-            src_used[s] = true;
-            pairs.push((remaining[s].path.clone(), added[a].path.clone()));
-        }
-    }
-    Ok(pairs)
-}
-
-fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, ObjectError> {
+fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, String> {
     repo.find_blob(id)
         .map(|mut b| b.take_data())
-        .map_err(|e| ObjectError::read(ObjectKind::Blob, id, e))
+        .map_err(|e| format!("cannot read blob {id}: {e}"))
 }
 
 /// git's similarity estimate of two files (0 to `MAX_SCORE`): the bytes of `dst` found in
 /// `src`, counted by hashes of spans (lines, or 64 bytes), over the larger size.
-pub fn similarity(src: &[u8], dst: &[u8]) -> u64 {
+#[cfg(test)]
+fn similarity(src: &[u8], dst: &[u8]) -> u64 {
     let (max, min) = (
         src.len().max(dst.len()) as u64,
         src.len().min(dst.len()) as u64,

@@ -43,7 +43,15 @@ pub fn may_be_squash_merged(
         if let (Some(old), Some(new), Some((mode, id))) = (change.old, change.new, at_base) {
             let current = FileEntry { mode, id };
             let blobs = [old, current, new].iter().all(|e| e.mode.is_blob());
-            if blobs && !merger.keeps_current(repo, change.path.as_ref(), [old, current, new])? {
+            let keeps = |merger: &mut Merger| {
+                merger
+                    .keeps_current(repo, change.path.as_ref(), [old, current, new])
+                    .map_err(|reason| MergeError::Merge {
+                        what: change.path.to_string(),
+                        source: reason.into(),
+                    })
+            };
+            if blobs && !keeps(merger)? {
                 return Ok(false);
             }
         }

@@ -1,0 +1,248 @@
+//! Small reproductions of the differences with git found on real repositories (ripgrep's and
+//! tokio's pull-request heads, `bench/real/`): each test builds the shape with the git CLI and
+//! asserts that conflict prediction and squash detection equal `git merge-tree`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+use support::{Repo, branches, scan_json};
+
+/// What `git merge-tree --write-tree --name-only BASE NAME` says: the result tree and the
+/// conflicted paths (`None` when clean).
+fn merge_tree(dir: &Path, base: &str, name: &str) -> (String, Option<Vec<String>>) {
+    let merge = xtask::git::merge_tree(dir, base, name).expect("git merge-tree");
+    (merge.tree, merge.conflicts)
+}
+
+/// Scans `repo` with conflict prediction and checks every branch against git; returns the
+/// branches by name.
+fn scan_and_compare(repo: &Repo) -> HashMap<String, Value> {
+    let dir = repo.path();
+    let report = scan_json(&[dir.to_str().expect("utf-8"), "--conflicts", "--no-cache"]);
+    assert_eq!(
+        report["repositories"][0]["branch_errors"],
+        Value::Array(vec![]),
+        "no branch errors"
+    );
+    let base_tree = repo.git(&["rev-parse", "main^{tree}"]);
+    let facts = branches(&report);
+    for (name, b) in &facts {
+        let (tree, conflicts) = merge_tree(dir, "main", name);
+        match &conflicts {
+            None => assert_eq!(
+                b["conflicts"]["verdict"], "clean",
+                "{name}: {}",
+                b["conflicts"]
+            ),
+            Some(paths) => {
+                assert_eq!(b["conflicts"]["verdict"], "conflicts", "{name}");
+                assert_eq!(
+                    b["conflicts"]["paths"],
+                    Value::from(paths.clone()),
+                    "conflicting paths of {name}"
+                );
+            }
+        }
+        let changed = !repo
+            .git(&["diff", "--name-only", &format!("main...{name}")])
+            .is_empty();
+        let squashed = conflicts.is_none() && tree == base_tree && changed;
+        assert_eq!(b["squash_merged"], squashed, "squash-merged of {name}");
+    }
+    facts
+}
+
+/// A repository whose `main` and branch `topic` changed `file` from `base` to `ours` and to
+/// `theirs`.
+fn three_versions(file: &str, base: &str, ours: &str, theirs: &str) -> Repo {
+    let mut r = Repo::new();
+    r.commit_file("keep.txt", "keep\n", "keep");
+    r.commit_file(file, base, "base");
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(file, theirs, "topic");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit_file(file, ours, "main");
+    r
+}
+
+#[test]
+fn content_merges_pair_lines_as_git_histogram_does() {
+    // Myers, and gix's histogram diff, merge this cleanly (and the merge would leave main
+    // unchanged: "squash-merged"); git's histogram diff conflicts (ripgrep pr/1431, pr/2153).
+    let r = three_versions("file.txt", "a\nd\nd\n", "d\na\na\nd\n", "d\nd\n");
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "conflicts");
+    assert_eq!(b["topic"]["squash_merged"], false);
+}
+
+#[test]
+fn an_insertion_next_to_a_change_conflicts_as_in_git() {
+    // git slides the inserted block down to just after `[[package]]`, next to main's change;
+    // the indent heuristic (gix) puts it before, where it merges (ripgrep's Cargo.lock).
+    let base = "[[package]]\nname = \"anyhow\"\nversion = \"1.0.79\"\n\n[[package]]\nname = \"autocfg\"\nversion = \"1.1.0\"\n\n[[package]]\nname = \"bstr\"\nversion = \"1.9.0\"\n";
+    let ours = base.replace(
+        "name = \"autocfg\"\nversion = \"1.1.0\"",
+        "name = \"arbitrary\"\nversion = \"1.4.2\"",
+    );
+    let theirs = base.replace(
+        "[[package]]\nname = \"autocfg\"",
+        "[[package]]\nname = \"arbitrary\"\nversion = \"1.3.2\"\n\n[[package]]\nname = \"autocfg\"",
+    );
+    let r = three_versions("Cargo.lock", base, &ours, &theirs);
+    let b = scan_and_compare(&r);
+    assert_eq!(
+        b["topic"]["conflicts"]["paths"],
+        serde_json::json!(["Cargo.lock"])
+    );
+}
+
+#[test]
+fn a_file_both_sides_renamed_to_one_path_conflicts_only_there() {
+    // Both sides rename complete/_rg to the same new path with conflicting edits: git lists the
+    // new path only, not the old one (ripgrep pr/2626).
+    let lines: String = (0..30).map(|i| format!("completion line {i}\n")).collect();
+    let mut r = Repo::new();
+    r.commit_file("complete/_rg", &lines, "completion");
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.git(&["rm", "-q", "complete/_rg"]);
+    r.commit_file(
+        "flags/rg.zsh",
+        &lines.replace("line 3\n", "line 3 (topic)\n"),
+        "topic moves it",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["rm", "-q", "complete/_rg"]);
+    r.commit_file(
+        "flags/rg.zsh",
+        &lines.replace("line 3\n", "line 3 (main)\n"),
+        "main moves it",
+    );
+    let b = scan_and_compare(&r);
+    assert_eq!(
+        b["topic"]["conflicts"]["paths"],
+        serde_json::json!(["flags/rg.zsh"])
+    );
+}
+
+/// A repository with `crate/` holding `files` (path, content) on all sides.
+fn with_files(files: &[(&str, String)]) -> Repo {
+    let mut r = Repo::new();
+    for (path, content) in files {
+        r.commit_file(path, content, path);
+    }
+    r
+}
+
+fn numbered(tag: &str, n: usize) -> String {
+    (0..n).map(|i| format!("{tag} line {i}\n")).collect()
+}
+
+#[test]
+fn a_file_added_in_a_new_subdirectory_of_a_renamed_directory_stays() {
+    // main moves ignore/ to crates/ignore/; the branch adds ignore/tests/new.rs in a directory
+    // the ancestor did not have. git's directory rename applies to directories a file was
+    // added to directly, so the file stays (ripgrep pr/551, pr/1017).
+    let mut r = with_files(&[
+        ("ignore/Cargo.toml", numbered("manifest", 8)),
+        ("ignore/src/lib.rs", numbered("lib", 20)),
+        ("ignore/src/walk.rs", numbered("walk", 20)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file("ignore/tests/new.rs", &numbered("test", 5), "a test");
+    r.git(&["checkout", "-q", "main"]);
+    std::fs::create_dir_all(r.path().join("crates")).expect("mkdir");
+    r.git(&["mv", "ignore", "crates/ignore"]);
+    r.git(&["commit", "-qm", "move ignore into crates"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+}
+
+#[test]
+fn a_removed_directory_moves_added_files_only_by_renames_out_of_it() {
+    // main removes grep/: COPYING goes to crates/cli/, the sources are deleted. The branch adds
+    // grep/src/smart_case.rs: only grep/src (where it was added) is relevant, and nothing was
+    // renamed out of it, so git leaves the file where it is (ripgrep pr/858).
+    let mut r = with_files(&[
+        ("grep/COPYING", numbered("copying", 10)),
+        ("grep/src/lib.rs", numbered("lib", 20)),
+        ("grep/src/search.rs", numbered("search", 20)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "grep/src/smart_case.rs",
+        &numbered("smart", 6),
+        "smart case",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    std::fs::create_dir_all(r.path().join("crates/cli")).expect("mkdir");
+    r.git(&["mv", "grep/COPYING", "crates/cli/COPYING"]);
+    r.git(&["rm", "-q", "-r", "grep"]);
+    r.git(&["commit", "-qm", "remove grep"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+}
+
+#[test]
+fn a_directory_renamed_to_two_places_equally_is_a_conflict_without_a_path() {
+    // git: "CONFLICT (directory rename split)", and `merge-tree --name-only` lists no path.
+    let mut r = with_files(&[
+        ("d/a", numbered("a", 6)),
+        ("d/b", numbered("b", 6)),
+        ("other", numbered("other", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file("d/new", &numbered("new", 4), "add to d");
+    r.git(&["checkout", "-q", "main"]);
+    for dir in ["x", "y"] {
+        std::fs::create_dir_all(r.path().join(dir)).expect("mkdir");
+    }
+    r.git(&["mv", "d/a", "x/a"]);
+    r.git(&["mv", "d/b", "y/b"]);
+    r.git(&["commit", "-qm", "split d"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["paths"], serde_json::json!([]));
+}
+
+#[test]
+fn an_uncertain_rename_pairing_is_reported_instead_of_guessed() {
+    // Two identical files moved to two new places while the branch edits one of them: which
+    // destination carries the edit follows git's traversal order, which Trellis does not
+    // reproduce; the branch's merge facts are left out with the reason (ripgrep pr/1489,
+    // pr/2601).
+    let license = numbered("license", 12);
+    let mut r = with_files(&[
+        ("globset/LICENSE", license.clone()),
+        ("grep/LICENSE", license.clone()),
+        ("other", numbered("other", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "grep/LICENSE",
+        &license.replace("line 11", "line 11 (topic)"),
+        "edit a license",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    std::fs::create_dir_all(r.path().join("crates/cli")).expect("mkdir");
+    std::fs::create_dir_all(r.path().join("crates/globset")).expect("mkdir");
+    r.git(&["mv", "globset/LICENSE", "crates/cli/LICENSE"]);
+    r.git(&["mv", "grep/LICENSE", "crates/globset/LICENSE"]);
+    r.git(&["commit", "-qm", "move the licenses"]);
+    let dir = r.path().to_str().expect("utf-8");
+    let report = scan_json(&[dir, "--conflicts", "--no-cache"]);
+    let errors = report["repositories"][0]["branch_errors"]
+        .as_array()
+        .expect("branch errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot be sure")),
+        "{errors:?}"
+    );
+    let topic = &branches(&report)["topic"];
+    assert_eq!(topic["conflicts"], Value::Null);
+    assert_eq!(topic["squash_merged"], Value::Null);
+}
