@@ -50,26 +50,8 @@ fn repo_with_config(work: &Path, repo: &Repo, config: impl AsRef<str>) -> Vec<St
 
 /// Runs a JSON scan; returns the report and the plugin results of the first repository by id.
 fn scan(args: &[String]) -> (Value, HashMap<String, Value>) {
-    let out = trellis()
-        .args(["scan", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "scan failed: {stderr}");
-    // A host panic starts a line with "thread '"; a plugin's panic is quoted inside a warning.
-    assert!(
-        !stderr.lines().any(|l| l.starts_with("thread '")),
-        "the host panicked: {stderr}"
-    );
-    let report = support::report(&out.stdout);
-    let results = report["repositories"][0]["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_string(), p.clone()))
-        .collect();
-    (report, results)
+    let run = support::sandbox_scan(trellis(), args);
+    (run.report, run.results)
 }
 
 fn failure(results: &HashMap<String, Value>, id: &str) -> Value {

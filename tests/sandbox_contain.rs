@@ -44,26 +44,9 @@ fn contain(parent: &Path, id: &str, config: &str, fs_read: &[&str]) -> PathBuf {
 
 /// Runs a JSON scan with `cmd`; returns the plugin results of the first repository by id and
 /// stderr.
-fn scan_with(mut cmd: Command, args: &[String]) -> (HashMap<String, Value>, String) {
-    let out = cmd
-        .args(["scan", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(0), "scan failed: {stderr}");
-    assert!(
-        !stderr.lines().any(|l| l.starts_with("thread '")),
-        "the host panicked: {stderr}"
-    );
-    let report = support::report(&out.stdout);
-    let results = report["repositories"][0]["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_string(), p.clone()))
-        .collect();
-    (results, stderr)
+fn scan_with(cmd: Command, args: &[String]) -> (HashMap<String, Value>, String) {
+    let run = support::sandbox_scan(cmd, args);
+    (run.results, run.stderr)
 }
 
 /// The one finding's message of plugin `id`, which must have run.

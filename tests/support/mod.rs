@@ -181,6 +181,46 @@ fn checkout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// What a sandbox scan produced: the report, its first repository's plugin results by id, and
+/// stderr.
+pub struct SandboxScan {
+    /// The JSON report.
+    pub report: Value,
+    /// The first repository's plugin results, by plugin id.
+    pub results: HashMap<String, Value>,
+    /// What `trellis` wrote to stderr.
+    pub stderr: String,
+}
+
+/// Runs `trellis scan --format json ARGS` with `cmd`; the scan must exit 0 and the host must
+/// not panic, whatever the plugins did.
+pub fn sandbox_scan(mut cmd: Command, args: &[String]) -> SandboxScan {
+    let out = cmd
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("run trellis");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "scan failed: {stderr}");
+    // A host panic starts a line with "thread '"; a plugin's panic is quoted inside a warning.
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("thread '")),
+        "the host panicked: {stderr}"
+    );
+    let report = report(&out.stdout);
+    let results = report["repositories"][0]["plugins"]
+        .as_array()
+        .expect("plugin results")
+        .iter()
+        .map(|p| (p["id"].as_str().expect("id").to_string(), p.clone()))
+        .collect();
+    SandboxScan {
+        report,
+        results,
+        stderr,
+    }
+}
+
 /// Builds the plugin crate at `crate_dir` (relative to the workspace root) once per test
 /// process and returns its assembled plugin directory.
 pub fn plugin(crate_dir: &str) -> PathBuf {
