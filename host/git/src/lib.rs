@@ -13,6 +13,7 @@ mod diffstat;
 mod error;
 pub mod facts;
 mod graph;
+mod lfs;
 mod open;
 mod packscan;
 pub mod query;

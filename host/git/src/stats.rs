@@ -9,14 +9,11 @@ use gix::prelude::{Find, HeaderExt};
 
 use super::error::{BoxError, ObjectError, ObjectKind};
 use super::facts::{BlobEntry, RepoStats};
+use super::lfs;
 use super::open::OpenedRepo;
 
 /// How many of the largest blobs at the base tip are listed.
 const LARGEST: usize = 10;
-/// LFS pointer files are small text files starting with this line.
-const LFS_HEADER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
-/// Pointers are at most this big (git-lfs itself refuses larger ones).
-const LFS_MAX_BYTES: u64 = 1024;
 
 /// Fills in the statistics that need reading the object database.
 pub fn fill_stats(opened: &OpenedRepo, stats: &mut RepoStats) {
@@ -106,13 +103,13 @@ fn base_tree_stats(repo: &gix::Repository, tip: gix::ObjectId) -> Result<TreeSta
             .size();
         out.files += 1;
         out.bytes += size;
-        if entry.mode.is_blob() && size <= LFS_MAX_BYTES {
+        if entry.mode.is_blob() && size <= lfs::MAX_POINTER_BYTES {
             let is_pointer = repo
                 .objects
                 .try_find(&entry.oid, &mut buf)
                 .ok()
                 .flatten()
-                .is_some_and(|d| d.data.starts_with(LFS_HEADER));
+                .is_some_and(|d| lfs::pointer_size(d.data).is_some());
             out.lfs_pointers += u64::from(is_pointer);
         }
         out.largest.push(BlobEntry {

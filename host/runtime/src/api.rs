@@ -12,16 +12,20 @@ pub const API_VERSION_SECTION: &str = "trellis:api-version";
 pub enum ApiVersion {
     /// `trellis:plugin@0.1.0`, frozen in `wit/v0.1.0`.
     V0_1_0,
+    /// `trellis:plugin@0.2.0`, in `wit/v0.2.0`: batch history queries, findings with commits
+    /// and lines, rule descriptions, extra facts.
+    V0_2_0,
 }
 
 impl ApiVersion {
     /// Every served version, oldest first.
-    pub const SERVED: &[ApiVersion] = &[ApiVersion::V0_1_0];
+    pub const SERVED: &[ApiVersion] = &[ApiVersion::V0_1_0, ApiVersion::V0_2_0];
 
     /// The semver of this version.
     pub fn semver(self) -> Version {
         match self {
             ApiVersion::V0_1_0 => Version::new(0, 1, 0),
+            ApiVersion::V0_2_0 => Version::new(0, 2, 0),
         }
     }
 

@@ -5,7 +5,7 @@
 use trellis_os::display::truncate;
 
 use crate::plan::Plan;
-use crate::plugin::Finding;
+use crate::plugin::{Finding, Outcome, RuleInfo};
 
 /// Longest text: a finding's message, path and data values, a plugin error's message, a plan's
 /// reason.
@@ -14,6 +14,8 @@ pub const MAX_TEXT: usize = 4096;
 pub const MAX_NAME: usize = 256;
 /// Longest branch name in a finding.
 pub const MAX_BRANCH: usize = 1024;
+/// Adjustments listed per plan (a plan's unknown settings are plugin-controlled).
+pub const MAX_ADJUSTMENTS: usize = 32;
 /// Distinct denied capabilities recorded per invocation; further ones are only counted.
 pub const MAX_DENIED: usize = 32;
 /// Longest denied-capability entry (an HTTP origin, say).
@@ -28,6 +30,9 @@ pub fn finding(mut f: Finding) -> Finding {
     }
     if let Some(path) = &mut f.path {
         truncate(path, MAX_TEXT);
+    }
+    if let Some(commit) = &mut f.commit {
+        truncate(commit, MAX_NAME);
     }
     if f.data
         .iter()
@@ -45,9 +50,39 @@ pub fn finding(mut f: Finding) -> Finding {
     f
 }
 
+/// Caps every field of a rule description.
+pub fn rule(mut r: RuleInfo) -> RuleInfo {
+    truncate(&mut r.id, MAX_NAME);
+    truncate(&mut r.name, MAX_NAME);
+    truncate(&mut r.summary, MAX_TEXT);
+    if let Some(help) = &mut r.help {
+        truncate(help, MAX_TEXT);
+    }
+    if let Some(uri) = &mut r.help_uri {
+        truncate(uri, MAX_TEXT);
+    }
+    r
+}
+
+/// Caps every finding and rule of an outcome.
+pub fn outcome(o: Outcome) -> Outcome {
+    Outcome {
+        findings: o.findings.into_iter().map(finding).collect(),
+        rules: o.rules.into_iter().map(rule).collect(),
+    }
+}
+
 /// Caps a plan's reason.
 pub fn plan(mut p: Plan) -> Plan {
     truncate(&mut p.reason, MAX_TEXT);
+    if p.adjustments.len() > MAX_ADJUSTMENTS {
+        let more = p.adjustments.len() - MAX_ADJUSTMENTS;
+        p.adjustments.truncate(MAX_ADJUSTMENTS);
+        p.adjustments.push(format!("… and {more} more"));
+    }
+    for adjustment in &mut p.adjustments {
+        truncate(adjustment, MAX_TEXT);
+    }
     p
 }
 
@@ -85,7 +120,9 @@ mod tests {
             severity: Severity::Info,
             message: huge.clone(),
             branch: Some(huge.clone()),
+            commit: Some(huge.clone()),
             path: Some(huge.clone()),
+            line: Some(u32::MAX),
             data: [(huge.clone(), huge.clone()), ("k".into(), "v".into())].into(),
         });
         let marker = format!("… [truncated, {} bytes]", huge.len());
@@ -93,6 +130,7 @@ mod tests {
         assert!(f.message.len() <= MAX_TEXT + marker.len());
         assert!(f.branch.unwrap().len() <= MAX_BRANCH + marker.len());
         assert!(f.path.unwrap().len() <= MAX_TEXT + marker.len());
+        assert!(f.commit.unwrap().len() <= MAX_NAME + marker.len());
         assert!(
             f.data
                 .iter()

@@ -2,9 +2,13 @@
 //! git queries, each checked against the plugin's grants and budget.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use crate::plugin::Capability;
-use trellis_git::query::{self, ChangeKind, CommitInfo, QueryError};
+use trellis_git::query::{
+    self, AddedFile, AddedLinesOptions, ChangeKind, ChangeOptions, CommitDetail, CommitInfo,
+    FileChange, HistoryOptions, QueryError, QueryState, Range, ResolvedRange,
+};
 
 use super::limits::Limits;
 
@@ -49,7 +53,15 @@ pub struct HostContext {
     log_lines_left: u32,
     /// Log lines dropped by the rate limit.
     pub logs_dropped: u32,
+    /// When the invocation's time is up: host code runs outside the epoch deadline, so batch
+    /// queries check it between ranges.
+    deadline: Instant,
+    /// What batch queries keep between calls.
+    query_state: QueryState,
 }
+
+/// The answer of a batch query: one result per range.
+pub type BatchAnswer<T> = Vec<Result<Vec<T>, HostQueryError>>;
 
 impl HostContext {
     /// A context for plugin `label` (`id@version`) with its JSON config, the repository under
@@ -60,6 +72,7 @@ impl HostContext {
         repo: Option<gix::ThreadSafeRepository>,
         granted: BTreeSet<Capability>,
         limits: &Limits,
+        deadline: Instant,
     ) -> Self {
         HostContext {
             label,
@@ -73,6 +86,8 @@ impl HostContext {
             denied: BTreeSet::new(),
             log_lines_left: limits.log_lines,
             logs_dropped: 0,
+            deadline,
+            query_state: QueryState::default(),
         }
     }
 
@@ -188,5 +203,104 @@ impl HostContext {
             })?;
         self.charge(blob.len() as u64)?;
         Ok(blob)
+    }
+
+    /// See [`query::range_history`]; needs `git.history`.
+    pub fn range_history(
+        &mut self,
+        ranges: &[Range],
+        options: &HistoryOptions,
+    ) -> Result<BatchAnswer<CommitDetail>, HostQueryError> {
+        let repo = self.begin(Capability::GitHistory)?;
+        Ok(
+            self.batch(&repo, ranges, CommitDetail::cost, |_, range, budget| {
+                query::range_history(&repo, range, options, budget)
+            }),
+        )
+    }
+
+    /// See [`query::range_changes`]; needs `git.history`, and `git.blobs` for content.
+    pub fn range_changes(
+        &mut self,
+        ranges: &[Range],
+        options: &ChangeOptions,
+    ) -> Result<BatchAnswer<FileChange>, HostQueryError> {
+        if options.content {
+            self.require(Capability::GitBlobs)?;
+        }
+        let repo = self.begin(Capability::GitHistory)?;
+        Ok(
+            self.batch(&repo, ranges, FileChange::cost, |state, range, budget| {
+                query::range_changes(&repo, range, options, state, budget)
+            }),
+        )
+    }
+
+    /// See [`query::added_lines`]; needs `git.history` and `git.blobs`.
+    pub fn added_lines(
+        &mut self,
+        ranges: &[Range],
+        options: &AddedLinesOptions,
+    ) -> Result<BatchAnswer<AddedFile>, HostQueryError> {
+        self.require(Capability::GitBlobs)?;
+        let repo = self.begin(Capability::GitHistory)?;
+        let options = AddedLinesOptions {
+            // A blob is read whole to diff it: never more than the budget allows.
+            max_file_bytes: options.max_file_bytes.min(self.bytes_left),
+            ..*options
+        };
+        Ok(
+            self.batch(&repo, ranges, AddedFile::cost, |state, range, budget| {
+                query::added_lines(&repo, range, &options, state, budget)
+            }),
+        )
+    }
+
+    /// Fails like [`Self::begin`] when `capability` is not granted, without counting a query.
+    fn require(&mut self, capability: Capability) -> Result<(), HostQueryError> {
+        if self.granted.contains(&capability) {
+            return Ok(());
+        }
+        self.denied.insert(capability.to_string());
+        Err(HostQueryError::Denied(format!(
+            "capability `{capability}` is not granted to {}",
+            self.label
+        )))
+    }
+
+    /// Answers each range in turn: each answer is charged against the byte budget and may use
+    /// at most what is left of it, and once the budget or the invocation's time is used up,
+    /// the remaining ranges are refused (the ones answered stay answered).
+    fn batch<T>(
+        &mut self,
+        repo: &gix::Repository,
+        ranges: &[Range],
+        cost: impl Fn(&T) -> u64,
+        mut answer: impl FnMut(&mut QueryState, &ResolvedRange, u64) -> Result<Vec<T>, QueryError>,
+    ) -> BatchAnswer<T> {
+        let mut out = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            if Instant::now() >= self.deadline {
+                out.push(Err(HostQueryError::BudgetExceeded(
+                    "the invocation's time ran out during the query".into(),
+                )));
+                continue;
+            }
+            let result = ResolvedRange::resolve(repo, range)
+                .and_then(|resolved| answer(&mut self.query_state, &resolved, self.bytes_left))
+                .map_err(|e| match e {
+                    QueryError::TooLarge(n) => HostQueryError::BudgetExceeded(format!(
+                        "the answer for `{}` passed {n} bytes, {} bytes of the query budget are left",
+                        range.tip, self.bytes_left
+                    )),
+                    e => HostQueryError::Query(e),
+                })
+                .and_then(|items| {
+                    self.charge(items.iter().map(&cost).sum())?;
+                    Ok(items)
+                });
+            out.push(result);
+        }
+        out
     }
 }

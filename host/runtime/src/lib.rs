@@ -33,7 +33,7 @@ pub use http::HttpSettings;
 pub use limits::{HostRefused, Limits};
 
 use crate::plan::{Machine, Plan, RunRecord};
-use crate::plugin::{Capability, Finding, Manifest, PluginKind, PluginSource, SourceError};
+use crate::plugin::{Capability, Manifest, Outcome, PluginKind, PluginSource, SourceError};
 use bindings::{PluginErr, VersionedPre};
 use cache::CompileCache;
 use engine::EpochTicker;
@@ -468,21 +468,21 @@ impl Runtime {
         plugin: &LoadedPlugin,
         scan: &RepoScan,
         invocation: Invocation,
-    ) -> (Result<Vec<Finding>, Failure>, Metrics) {
+    ) -> (Result<Outcome, Failure>, Metrics) {
         let limit = invocation.limits.max_result_kb.saturating_mul(1024);
         let scan_time = invocation.scan_time;
         let (result, metrics) = self.invoke(plugin, invocation, async |store| {
             plugin.pre.analyze(store, scan, scan_time).await
         });
-        let result = result.and_then(|findings| {
-            let bytes: u64 = findings.iter().map(|f| f.size() as u64).sum();
+        let result = result.and_then(|outcome| {
+            let bytes = outcome.size();
             if bytes > limit {
                 Err(Failure::ResultTooLarge {
                     bytes,
                     limit_bytes: limit,
                 })
             } else {
-                Ok(findings.into_iter().map(caps::finding).collect())
+                Ok(caps::outcome(outcome))
             }
         });
         (result, metrics)
@@ -527,6 +527,7 @@ impl Runtime {
             invocation.repo,
             invocation.granted,
             &limits,
+            Instant::now() + Duration::from_millis(limits.timeout_ms),
         );
         let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
         let mut store = Store::new(

@@ -364,6 +364,8 @@ fn run_plugins(
                 Some(failure) => (Err(failure), Metrics::default()),
                 None => runtime.analyze(plugin, scan, invocation),
             };
+            // TODO(gate merge): the rules go to the report with the gate's SARIF metadata.
+            let result = result.map(|outcome| outcome.findings);
             // Rate-limited like log lines: a plugin cannot flood the terminal with warnings.
             for capability in metrics.denied.iter().take(MAX_DENIED_WARNINGS) {
                 let capability = Escaped(capability);

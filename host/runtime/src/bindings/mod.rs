@@ -1,7 +1,10 @@
 //! Generated bindings, one module per served API version, each converting to and from the
 //! host's own types so the rest of the host never sees a versioned type.
 
+#[macro_use]
+mod convert;
 pub mod v0_1_0;
+pub mod v0_2_0;
 
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker};
@@ -9,7 +12,7 @@ use wasmtime::component::{InstancePre, Linker};
 use super::api::ApiVersion;
 use super::state::State;
 use crate::plan::{Machine, Plan, RunRecord};
-use crate::plugin::{Finding, PluginKind};
+use crate::plugin::{Outcome, PluginKind};
 use trellis_git::{RepoFacts, RepoScan};
 
 /// What a plugin returned as its own error, whatever API version it spoke.
@@ -23,12 +26,14 @@ pub struct PluginErr {
 
 /// Adds the host side of every served API version to `linker`.
 pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
-    v0_1_0::add_to_linker(linker)
+    v0_1_0::add_to_linker(linker)?;
+    v0_2_0::add_to_linker(linker)
 }
 
 /// A plugin pre-linked for its API version and world, ready to instantiate cheaply.
 pub enum VersionedPre {
     V0_1_0(v0_1_0::Pre),
+    V0_2_0(v0_2_0::Pre),
 }
 
 impl VersionedPre {
@@ -40,6 +45,7 @@ impl VersionedPre {
     ) -> wasmtime::Result<Self> {
         match api {
             ApiVersion::V0_1_0 => Ok(VersionedPre::V0_1_0(v0_1_0::Pre::new(kind, pre)?)),
+            ApiVersion::V0_2_0 => Ok(VersionedPre::V0_2_0(v0_2_0::Pre::new(kind, pre)?)),
         }
     }
 
@@ -49,9 +55,10 @@ impl VersionedPre {
         store: &mut Store<State>,
         scan: &RepoScan,
         scan_time: i64,
-    ) -> wasmtime::Result<Result<Vec<Finding>, PluginErr>> {
+    ) -> wasmtime::Result<Result<Outcome, PluginErr>> {
         match self {
             VersionedPre::V0_1_0(pre) => pre.analyze(store, scan, scan_time).await,
+            VersionedPre::V0_2_0(pre) => pre.analyze(store, scan, scan_time).await,
         }
     }
 
@@ -65,6 +72,7 @@ impl VersionedPre {
     ) -> wasmtime::Result<Result<Plan, PluginErr>> {
         match self {
             VersionedPre::V0_1_0(pre) => pre.tune(store, machine, repos, history).await,
+            VersionedPre::V0_2_0(pre) => pre.tune(store, machine, repos, history).await,
         }
     }
 }

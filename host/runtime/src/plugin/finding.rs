@@ -35,8 +35,12 @@ pub struct Finding {
     pub message: String,
     /// The branch it is about, if any.
     pub branch: Option<String>,
+    /// The commit it is about, if any.
+    pub commit: Option<String>,
     /// The path it is about, if any.
     pub path: Option<String>,
+    /// The line of `path` it is about, if any (1-based).
+    pub line: Option<u32>,
     /// Structured details.
     pub data: BTreeMap<String, String>,
 }
@@ -47,6 +51,7 @@ impl Finding {
         self.rule.len()
             + self.message.len()
             + self.branch.as_ref().map_or(0, String::len)
+            + self.commit.as_ref().map_or(0, String::len)
             + self.path.as_ref().map_or(0, String::len)
             + self
                 .data

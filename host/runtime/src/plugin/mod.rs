@@ -3,9 +3,11 @@
 mod capability;
 mod finding;
 mod manifest;
+mod rule;
 mod source;
 
 pub use capability::{Capability, CapabilityError};
 pub use finding::{Finding, Severity};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestError, PluginKind};
+pub use rule::{Outcome, RuleInfo};
 pub use source::{PluginSource, SourceError, sha256_hex};

@@ -9,6 +9,16 @@ use gix::object::tree::diff::ChangeDetached;
 use super::facts::Signature;
 use super::graph::signature;
 
+mod added;
+mod files;
+mod history;
+mod range;
+
+pub use added::{AddedFile, AddedLine, AddedLinesOptions, added_lines};
+pub use files::{ChangeOptions, FileChange, FileMode, FileStatus, range_changes};
+pub use history::{CommitDetail, CommitSignature, HistoryOptions, SignatureKind, range_history};
+pub use range::{QueryState, Range, ResolvedRange};
+
 /// Why a query was refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
