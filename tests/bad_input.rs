@@ -127,7 +127,7 @@ fn plugin_errors() {
     let wrong_world = plugin_dir(&manifest("analyzer"), Some(&wasm));
     assert_input_error(
         &[path, "--plugin", wrong_world.path().to_str().unwrap()],
-        "does not implement the `analyzer` world of API 0.1.0",
+        "does not implement the `analyzer` world of API 0.2.0",
     );
 
     // An API version the host does not serve, named with both versions.

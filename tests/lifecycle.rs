@@ -239,13 +239,13 @@ fn incompatible_api_and_bad_manifests_are_refused_and_change_nothing() {
     let home = work.path().join("home");
     let built = plugin("plugins/stale-branches");
     let future = variant(&built, work.path(), "future", |m| {
-        m.replace("api = \"^0.1\"", "api = \"^0.7\"")
+        m.replace("api = \"^0.2\"", "api = \"^0.7\"")
     });
     refused(
         &home,
         &["plugin", "install", future.to_str().unwrap()],
         2,
-        "built against API 0.1.0, but its manifest requires API ^0.7",
+        "built against API 0.2.0, but its manifest requires API ^0.7",
     );
     let escape = variant(&built, work.path(), "escape", |m| {
         m.replace(

@@ -58,7 +58,7 @@ fn stale_branches_flags_stale_and_merged_branches() {
     assert_eq!(old["data"]["age-days"], "200");
 
     let result = &report["repositories"][0]["plugins"][0];
-    assert_eq!(result["api"], "0.1.0");
+    assert_eq!(result["api"], "0.2.0");
     assert!(result["metrics"]["fuel_used"].as_u64().unwrap() > 0);
     assert!(result["metrics"]["duration_ms"].as_f64().unwrap() > 0.0);
 }

@@ -347,4 +347,13 @@ fn a_plan_reason_is_capped_and_escaped() {
     let reason = report["plan"]["output"]["reason"].as_str().unwrap();
     assert!(reason.starts_with(NASTY), "the exact text is kept");
     assert_capped(reason, MAX_TEXT, NASTY.len() + 1 + (16 << 20));
+    // Each unknown setting of the plan (API 0.2 `extra`) is said, within the caps.
+    let adjustments = report["plan"]["output"]["adjustments"].as_array().unwrap();
+    assert_eq!(adjustments.len(), 33, "{adjustments:?}");
+    assert_eq!(adjustments[32], "… and 968 more");
+    for a in &adjustments[..32] {
+        let a = a.as_str().unwrap();
+        assert!(a.starts_with("ignored `") && a.contains(NASTY), "{a}");
+        assert!(a.len() <= MAX_TEXT + 64, "{} bytes", a.len());
+    }
 }

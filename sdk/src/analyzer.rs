@@ -2,7 +2,7 @@
 //!
 //! Implement [`Analyzer`] and export it with [`export_analyzer!`].
 
-use crate::{Finding, PluginError, ScanInput};
+use crate::{Finding, Outcome, PluginError, RuleInfo, ScanInput};
 
 pub use crate::export_analyzer;
 
@@ -10,6 +10,22 @@ pub use crate::export_analyzer;
 pub trait Analyzer {
     /// Called once per repository under scan.
     fn analyze(input: ScanInput) -> Result<Vec<Finding>, PluginError>;
+
+    /// The rules this plugin checks, as configured, for reports (SARIF rule metadata) and
+    /// for people; every `rule` its findings carry should be described here. None by default.
+    fn rules() -> Vec<RuleInfo> {
+        Vec::new()
+    }
+}
+
+/// What the export macro calls: the findings and the rule descriptions, as the world returns
+/// them.
+#[doc(hidden)]
+pub fn __run<P: Analyzer>(input: ScanInput) -> Result<Outcome, PluginError> {
+    Ok(Outcome {
+        findings: P::analyze(input)?,
+        rules: P::rules(),
+    })
 }
 
 /// Exports a type implementing [`Analyzer`](crate::analyzer::Analyzer) as this component's
@@ -23,8 +39,8 @@ macro_rules! export_analyzer {
             world: "analyzer",
             plugin: $plugin,
             fn analyze(input: $crate::ScanInput)
-                -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, $crate::PluginError>
-                = $crate::analyzer::Analyzer
+                -> ::core::result::Result<$crate::Outcome, $crate::PluginError>
+                = $crate::analyzer::__run::<$plugin>
         }
     };
 }

@@ -1,6 +1,6 @@
 //! Builders and helpers on the generated fact and finding types.
 
-use crate::{BranchFacts, Finding, PluginError, Severity};
+use crate::{BranchFacts, Finding, PluginError, RuleInfo, Severity};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -12,7 +12,9 @@ impl Finding {
             severity,
             message: message.into(),
             branch: None,
+            commit: None,
             path: None,
+            line: None,
             data: Vec::new(),
         }
     }
@@ -38,15 +40,58 @@ impl Finding {
         self
     }
 
+    /// Attaches the commit the finding is about (its full hex id).
+    pub fn commit(mut self, commit: impl Into<String>) -> Self {
+        self.commit = Some(commit.into());
+        self
+    }
+
     /// Attaches the path the finding is about.
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
         self
     }
 
+    /// Attaches the line of the path the finding is about (1-based).
+    pub fn line(mut self, line: u32) -> Self {
+        self.line = Some(line);
+        self
+    }
+
     /// Adds a machine-readable detail.
     pub fn data(mut self, key: impl Into<String>, value: impl ToString) -> Self {
         self.data.push((key.into(), value.to_string()));
+        self
+    }
+}
+
+impl RuleInfo {
+    /// A rule description; add help with the builder methods.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        summary: impl Into<String>,
+        default_severity: Severity,
+    ) -> Self {
+        RuleInfo {
+            id: id.into(),
+            name: name.into(),
+            summary: summary.into(),
+            help: None,
+            help_uri: None,
+            default_severity,
+        }
+    }
+
+    /// How to fix a violation (plain text or Markdown).
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Where the rule is documented.
+    pub fn help_uri(mut self, uri: impl Into<String>) -> Self {
+        self.help_uri = Some(uri.into());
         self
     }
 }
@@ -101,6 +146,7 @@ mod tests {
             summary: String::new(),
             diffstat: None,
             conflicts: None,
+            extra: Vec::new(),
         }
     }
 
@@ -108,11 +154,15 @@ mod tests {
     fn builder_sets_every_field() {
         let f = Finding::warning("r", "m")
             .branch("b")
+            .commit("c")
             .path("p")
+            .line(7)
             .data("k", 3);
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(f.branch.as_deref(), Some("b"));
         assert_eq!(f.path.as_deref(), Some("p"));
+        assert_eq!(f.commit.as_deref(), Some("c"));
+        assert_eq!(f.line, Some(7));
         assert_eq!(f.data, vec![("k".to_string(), "3".to_string())]);
     }
 

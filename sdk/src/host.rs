@@ -6,7 +6,14 @@
 use crate::PluginError;
 use crate::bindings::trellis::plugin::host as raw;
 
-pub use raw::{ChangeKind, CommitInfo, LogLevel, PathChange, QueryError};
+pub use raw::{
+    AddedFile, AddedLine, AddedLinesOptions, ChangeKind, ChangeOptions, CommitDetail, CommitInfo,
+    CommitSignature, FileChange, FileMode, FileStatus, HistoryOptions, LogLevel, PathChange,
+    QueryError, Range, SignatureKind,
+};
+
+/// One answer per range of a batch query, in the order of the ranges.
+pub type Batch<T> = Vec<Result<Vec<T>, QueryError>>;
 
 /// Writes a line to the host's log, tagged with this plugin's id and version.
 pub fn log(level: LogLevel, message: &str) {
@@ -52,6 +59,43 @@ pub fn changed_paths(from: &str, to: &str, limit: u32) -> Result<Vec<PathChange>
 /// The blob at `path` in `rev`, if it is at most `max_bytes` long.
 pub fn read_blob(rev: &str, path: &str, max_bytes: u64) -> Result<Vec<u8>, QueryError> {
     raw::read_blob(rev, path, max_bytes)
+}
+
+/// The commits of each range (`base..tip`), newest first, with whole messages and, when asked,
+/// signatures: one call for many branches. Needs `git.history`.
+pub fn range_history(
+    ranges: &[Range],
+    options: HistoryOptions,
+) -> Result<Batch<CommitDetail>, QueryError> {
+    raw::range_history(ranges, options)
+}
+
+/// The files each range changed since its merge base (`base...tip`). Needs `git.history`, and
+/// `git.blobs` with `content`.
+pub fn range_changes(
+    ranges: &[Range],
+    options: ChangeOptions,
+) -> Result<Batch<FileChange>, QueryError> {
+    raw::range_changes(ranges, options)
+}
+
+/// The lines each range added, per file (or per commit and file). A change already answered in
+/// this invocation comes back `seen`, without its lines. Needs `git.history` and `git.blobs`.
+pub fn added_lines(
+    ranges: &[Range],
+    options: AddedLinesOptions,
+) -> Result<Batch<AddedFile>, QueryError> {
+    raw::added_lines(ranges, options)
+}
+
+impl Range {
+    /// The range of branch `tip` against `base`.
+    pub fn new(tip: impl Into<String>, base: impl Into<String>) -> Self {
+        Range {
+            tip: tip.into(),
+            base: Some(base.into()),
+        }
+    }
 }
 
 impl From<QueryError> for PluginError {

@@ -51,8 +51,9 @@ pub mod tuner;
 pub const API_VERSION: &str = env!("TRELLIS_API_VERSION");
 
 pub use bindings::trellis::plugin::types::{
-    BlobEntry, BranchFacts, ConflictPrediction, Diffstat, Finding, Machine, Plan, PluginError,
-    Probe, RepoFacts, RepoStats, RunRecord, ScanInput, Severity, Signature,
+    BlobEntry, BranchFacts, ConflictPrediction, Diffstat, Fact, FactValue, Finding, Machine,
+    Outcome, Plan, PluginError, Probe, RepoFacts, RepoStats, RuleInfo, RunRecord, ScanInput,
+    Severity, Signature,
 };
 
 /// What the export macros use; they expand in plugin crates.
@@ -71,7 +72,8 @@ pub mod __private {
 
 /// What every `export_*!` macro does: binds world `$world` in the plugin crate (see
 /// `bindings.rs` for why there), implements its generated `Guest` trait for `$plugin` by calling
-/// `$plugin`'s implementation of the kind's `$trait` (the world's one function is `$name`),
+/// `$call` (the kind's adapter over `$plugin`'s implementation of its trait; the world's one
+/// function is `$name`),
 /// exports it, and records the API version. A second export in one crate clashes on the names
 /// of the module and the static.
 #[doc(hidden)]
@@ -80,7 +82,7 @@ macro_rules! __export_plugin {
     (
         world: $world:literal,
         plugin: $plugin:ty,
-        fn $name:ident($($arg:ident: $arg_ty:ty),*) -> $ret:ty = $trait:path
+        fn $name:ident($($arg:ident: $arg_ty:ty),*) -> $ret:ty = $call:expr
     ) => {
         // Generated code: the plugin's lints are not meant for it.
         #[doc(hidden)]
@@ -93,7 +95,7 @@ macro_rules! __export_plugin {
             type __TrellisPlugin = $plugin;
             impl __trellis_world::Guest for __TrellisPlugin {
                 fn $name($($arg: $arg_ty),*) -> $ret {
-                    <$plugin as $trait>::$name($($arg),*)
+                    $call($($arg),*)
                 }
             }
             __trellis_world::export!(__TrellisPlugin with_types_in __trellis_world);

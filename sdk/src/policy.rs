@@ -3,7 +3,7 @@
 //!
 //! Implement [`Policy`] and export it with [`export_policy!`].
 
-use crate::{Finding, PluginError, ScanInput};
+use crate::{Finding, Outcome, PluginError, RuleInfo, ScanInput};
 
 pub use crate::export_policy;
 
@@ -11,6 +11,22 @@ pub use crate::export_policy;
 pub trait Policy {
     /// Called once per repository under scan.
     fn evaluate(input: ScanInput) -> Result<Vec<Finding>, PluginError>;
+
+    /// The rules this plugin checks, as configured, for reports (SARIF rule metadata) and
+    /// for people; every `rule` its findings carry should be described here. None by default.
+    fn rules() -> Vec<RuleInfo> {
+        Vec::new()
+    }
+}
+
+/// What the export macro calls: the findings and the rule descriptions, as the world returns
+/// them.
+#[doc(hidden)]
+pub fn __run<P: Policy>(input: ScanInput) -> Result<Outcome, PluginError> {
+    Ok(Outcome {
+        findings: P::evaluate(input)?,
+        rules: P::rules(),
+    })
 }
 
 /// Exports a type implementing [`Policy`](crate::policy::Policy) as this component's policy,
@@ -23,8 +39,8 @@ macro_rules! export_policy {
             world: "policy",
             plugin: $plugin,
             fn evaluate(input: $crate::ScanInput)
-                -> ::core::result::Result<::std::vec::Vec<$crate::Finding>, $crate::PluginError>
-                = $crate::policy::Policy
+                -> ::core::result::Result<$crate::Outcome, $crate::PluginError>
+                = $crate::policy::__run::<$plugin>
         }
     };
 }

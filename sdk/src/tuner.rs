@@ -23,7 +23,7 @@ macro_rules! export_tuner {
             plugin: $plugin,
             fn tune(probe: $crate::Probe, history: ::std::vec::Vec<$crate::RunRecord>)
                 -> ::core::result::Result<$crate::Plan, $crate::PluginError>
-                = $crate::tuner::Tuner
+                = <$plugin as $crate::tuner::Tuner>::tune
         }
     };
 }

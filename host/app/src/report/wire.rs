@@ -211,7 +211,9 @@ fn finding(f: &Finding) -> wire::Finding {
         },
         message: f.message.clone(),
         branch: f.branch.clone(),
+        commit: f.commit.clone(),
         path: f.path.clone(),
+        line: f.line,
         data: f.data.clone(),
     }
 }
