@@ -40,7 +40,7 @@ fn plugin_dir(manifest: &str, wasm: Option<&[u8]>) -> tempfile::TempDir {
 
 fn manifest(kind: &str) -> String {
     format!(
-        "id = \"bad\"\nversion = \"1.0.0\"\nkind = \"{kind}\"\napi = \"^0.1\"\nwasm = \"plugin.wasm\"\n"
+        "id = \"bad\"\nversion = \"1.0.0\"\nkind = \"{kind}\"\napi = \"^0.2\"\nwasm = \"plugin.wasm\"\n"
     )
 }
 
@@ -131,7 +131,7 @@ fn plugin_errors() {
     );
 
     // An API version the host does not serve, named with both versions.
-    let future = plugin_dir(&manifest("tuner").replace("^0.1", "^0.7"), Some(&wasm));
+    let future = plugin_dir(&manifest("tuner").replace("^0.2", "^0.7"), Some(&wasm));
     let out = trellis()
         .args(["scan", path, "--plugin"])
         .arg(future.path())
@@ -140,7 +140,7 @@ fn plugin_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr.contains("0.7") && stderr.contains("0.1.0"),
+        stderr.contains("0.7") && stderr.contains("0.2.0"),
         "{stderr}"
     );
 }
@@ -155,7 +155,7 @@ fn a_bad_plugin_does_not_cost_the_report() {
     let stale = plugin("plugins/stale-branches");
     let no_manifest = tempfile::tempdir().unwrap();
     let future = plugin_dir(
-        &manifest("analyzer").replace("^0.1", "^0.7"),
+        &manifest("analyzer").replace("^0.2", "^0.7"),
         Some(&std::fs::read(stale.join("stale_branches.wasm")).unwrap()),
     );
     let out = trellis()

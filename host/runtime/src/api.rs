@@ -199,4 +199,32 @@ mod tests {
                 .contains("not a WebAssembly component")
         );
     }
+
+    /// A released contract never changes: plugins built against it rely on every byte. A new
+    /// API is a new folder.
+    #[test]
+    fn released_contracts_are_frozen() {
+        use sha2::{Digest, Sha256};
+        let frozen: &[(&str, &str)] = &[
+            (
+                "v0.1.0/host.wit",
+                "d3431325b40b0596236ca284ae21ada5b3a51f38f3dc81a9fc63445606a2aa64",
+            ),
+            (
+                "v0.1.0/types.wit",
+                "22c2010926964524cf7131ee96fa209e33f648e6caf04d3ca630758d8f6461df",
+            ),
+            (
+                "v0.1.0/worlds.wit",
+                "de7076f2eeeda80d28f769925fdfd02619d19d11d142aa788f32d3b930aa27bf",
+            ),
+        ];
+        let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+        for (file, digest) in frozen {
+            let bytes = std::fs::read(wit.join(file)).unwrap();
+            assert_eq!(hex::encode(Sha256::digest(&bytes)), *digest, "{file} changed");
+        }
+        let files = std::fs::read_dir(wit.join("v0.1.0")).unwrap().count();
+        assert_eq!(files, frozen.len(), "a file was added to a released contract");
+    }
 }
