@@ -824,7 +824,7 @@ fn many_repositories_from_a_file_with_stats() {
     a.commit_file("big.bin", &"x".repeat(5000), "big");
     a.commit_file(
         "pointer",
-        "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 1\n",
         "lfs",
     );
     a.git(&["tag", "v1"]);
