@@ -438,6 +438,7 @@ impl Scanner {
             }
         }
         let mut stamp = vec![usize::MAX; self.rules.len()];
+        let mut taken: Vec<(usize, usize)> = Vec::new();
         let mut triggered: Vec<usize> = Vec::new();
         for (idx, (number, text)) in added.lines.iter().enumerate() {
             triggered.clear();
@@ -461,6 +462,9 @@ impl Scanner {
                 continue;
             }
             triggered.sort_unstable();
+            // Secrets already reported on this line: a later rule (e.g. the generic assignment
+            // rule after a provider's token rule) does not report the same text again.
+            taken.clear();
             for &r in &triggered {
                 let rule = &self.rules[r];
                 let (Some(re), true) = (&rule.regex, path_ok[r] && rule.report) else {
@@ -474,11 +478,11 @@ impl Scanner {
                         if m.start() >= text.len() {
                             break;
                         }
-                        self.report(rule, &caps, text, path, commit, *number, &mut out);
+                        self.report(rule, &caps, text, path, commit, *number, &mut taken, &mut out);
                     }
                 } else {
                     for caps in re.captures_iter(text) {
-                        self.report(rule, &caps, text, path, commit, *number, &mut out);
+                        self.report(rule, &caps, text, path, commit, *number, &mut taken, &mut out);
                     }
                 }
             }
@@ -503,21 +507,21 @@ impl Scanner {
         path: &str,
         commit: Option<&str>,
         number: u32,
+        taken: &mut Vec<(usize, usize)>,
         out: &mut Vec<SecretFinding>,
     ) {
         let Some(whole) = caps.get(0) else { return };
         // gitleaks: the configured group, else the first non-empty group, else the match.
-        let secret = if rule.secret_group > 0 {
-            caps.get(rule.secret_group).map_or("", |m| m.as_str())
+        let secret_match = if rule.secret_group > 0 {
+            caps.get(rule.secret_group)
         } else {
-            caps.iter()
-                .skip(1)
-                .flatten()
-                .map(|m| m.as_str())
-                .find(|s| !s.is_empty())
-                .unwrap_or(whole.as_str())
+            caps.iter().skip(1).flatten().find(|m| !m.as_str().is_empty())
         };
-        if secret.is_empty() {
+        let (secret, span) = match secret_match {
+            Some(m) => (m.as_str(), (m.start(), m.end())),
+            None => (whole.as_str(), (whole.start(), whole.end())),
+        };
+        if secret.is_empty() || taken.iter().any(|&(s, e)| span.0 < e && s < span.1) {
             return;
         }
         let entropy = shannon_entropy(secret);
@@ -536,6 +540,7 @@ impl Scanner {
         if self.allowed(rule, &cand) {
             return;
         }
+        taken.push(span);
         let preview: String = secret.chars().take(4).collect();
         let mut data = BTreeMap::new();
         data.insert("secret-rule".to_string(), rule.id.clone());
