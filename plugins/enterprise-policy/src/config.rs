@@ -203,6 +203,9 @@ pub struct FileSize {
     pub paths: Globs,
     /// Exempt paths.
     pub exempt: Globs,
+    /// Git LFS pointers are exempt from `max_bytes`; when set, the size an LFS pointer declares
+    /// for its object must not exceed this.
+    pub lfs_max_bytes: Option<u64>,
 }
 
 /// Options of `binary-files`.
@@ -351,6 +354,7 @@ struct RawFileSize {
     paths: Vec<String>,
     #[serde(default)]
     exempt: Vec<String>,
+    lfs_max_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -575,6 +579,7 @@ fn compile_rule(
                 max_bytes: raw.max_bytes,
                 paths: Globs::new(&raw.paths, GlobKind::Path, &at("paths"))?,
                 exempt: Globs::new(&raw.exempt, GlobKind::Path, &at("exempt"))?,
+                lfs_max_bytes: raw.lfs_max_bytes,
             })
         }
         "binary-files" => {

@@ -36,15 +36,33 @@ pub(crate) fn forbidden(rule: &Rule, o: &ForbiddenPaths, b: &BranchInput, out: &
     }
 }
 
-/// `file-size`: a Git LFS pointer is exempt whatever the size of the object it declares (the
-/// declared size is reported as data so that a team sees it).
+/// `file-size`: a Git LFS pointer is exempt from `max_bytes`; the size it declares is checked
+/// against `lfs_max_bytes` when that is set, and reported.
 pub(crate) fn file_size(rule: &Rule, o: &FileSize, b: &BranchInput, out: &mut Vec<Violation>) {
     for c in b.changes.iter().filter(|c| present(c)) {
-        if c.lfs_pointer.is_some()
-            || matches!(c.mode, FileMode::Submodule | FileMode::Symlink)
+        if matches!(c.mode, FileMode::Submodule | FileMode::Symlink)
             || (!o.paths.is_empty() && !o.paths.is_match(&c.path))
             || o.exempt.is_match(&c.path)
         {
+            continue;
+        }
+        if let Some(declared) = c.lfs_pointer {
+            if let Some(max) = o.lfs_max_bytes
+                && declared > max
+            {
+                out.push(
+                    located(
+                        violation(
+                            rule,
+                            format!("{} is a Git LFS pointer to {declared} bytes (LFS limit {max})", c.path),
+                        ),
+                        b,
+                        c,
+                    )
+                    .with("lfs-size", declared)
+                    .with("limit", max),
+                );
+            }
             continue;
         }
         if let Some(size) = c.size
