@@ -441,7 +441,10 @@ fn compile_rule(
     }
     let common: RawCommon = typed(toml::Value::Table(common), prefix)?;
     if common.id.trim().is_empty() {
-        return Err(ConfigError::new(format!("{prefix}.id"), "must not be empty"));
+        return Err(ConfigError::new(
+            format!("{prefix}.id"),
+            "must not be empty",
+        ));
     }
     let options = toml::Value::Table(table);
     let at = |key: &str| format!("{prefix}.{key}");
@@ -606,7 +609,10 @@ fn compile_rule(
         other => {
             return Err(ConfigError::new(
                 format!("{prefix}.kind"),
-                format!("unknown rule kind `{other}`; expected one of {}", KINDS.join(", ")),
+                format!(
+                    "unknown rule kind `{other}`; expected one of {}",
+                    KINDS.join(", ")
+                ),
             ));
         }
     };
@@ -619,9 +625,10 @@ fn compile_rule(
         None => Globs::empty(),
     };
     // Stale and old unmerged branches are what cleanup means; other rules opt in.
-    let cleanup = common
-        .cleanup
-        .unwrap_or(matches!(family, Family::StaleBranch(_) | Family::UnmergedOld(_)));
+    let cleanup = common.cleanup.unwrap_or(matches!(
+        family,
+        Family::StaleBranch(_) | Family::UnmergedOld(_)
+    ));
     Ok(Rule {
         id: common.id,
         severity: common.severity,

@@ -34,8 +34,12 @@ fn require_tool(name: &str) {
 }
 
 fn install(dir: &Path) {
-    if dir.join("node_modules/@commitlint/lint/package.json").exists()
-        && dir.join("node_modules/@commitlint/config-conventional/package.json").exists()
+    if dir
+        .join("node_modules/@commitlint/lint/package.json")
+        .exists()
+        && dir
+            .join("node_modules/@commitlint/config-conventional/package.json")
+            .exists()
     {
         return;
     }
@@ -63,7 +67,10 @@ fn engine_agrees_with_commitlint_on_the_corpus() {
         &std::fs::read_to_string(&corpus_path).unwrap_or_else(|e| panic!("corpus.json: {e}")),
     )
     .unwrap_or_else(|e| panic!("corpus.json: {e}"));
-    assert!(corpus.len() >= 500, "the corpus must hold at least 500 messages");
+    assert!(
+        corpus.len() >= 500,
+        "the corpus must hold at least 500 messages"
+    );
     let out = Command::new("node")
         .arg(dir.join("lint.mjs"))
         .arg(&corpus_path)
@@ -106,7 +113,10 @@ fn engine_agrees_with_commitlint_on_the_corpus() {
         our_warnings.sort_unstable();
         // Warnings do not decide validity, but they are compared too: they show that the
         // body / footer split matches the parser's.
-        if ours.valid() == their_valid && ours.errors() == their_errors && our_warnings == their_warnings {
+        if ours.valid() == their_valid
+            && ours.errors() == their_errors
+            && our_warnings == their_warnings
+        {
             agree += 1;
         } else {
             differ.push(format!(

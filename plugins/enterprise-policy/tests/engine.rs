@@ -91,7 +91,13 @@ fn the_example_config_compiles_and_describes_every_rule() {
         assert!(!i.summary.is_empty() && !i.help.is_empty(), "{i:?}");
     }
     // And runs over an empty repository: only the missing required branch.
-    let found = evaluate(&c, &RepoInput { base: "develop".into(), ..RepoInput::default() });
+    let found = evaluate(
+        &c,
+        &RepoInput {
+            base: "develop".into(),
+            ..RepoInput::default()
+        },
+    );
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule_id, "protected");
     assert_eq!(found[0].data["missing"], "main");
@@ -104,16 +110,46 @@ fn configuration_errors_name_the_key() {
             "[[rules]]\nid = \"a\"\nkind = \"dco\"\n[[rules]]\nid = \"b\"\nkind = \"branch-naming\"\npattern = \"(feature\"\n",
             "rules[1].pattern: regex parse error",
         ),
-        ("[[rules]]\nid = \"a\"\nkind = \"nonsense\"\n", "rules[0].kind: unknown rule kind `nonsense`"),
-        ("[[rules]]\nid = \"a\"\nkind = \"stale-branch\"\ndays = \"ten\"\n", "rules[0].days: invalid type"),
-        ("[[rules]]\nid = \"a\"\nkind = \"stale-branch\"\ndays = 3\nday = 4\n", "rules[0].day: unknown field `day`, expected `days`"),
-        ("[[rules]]\nid = \"a\"\nkind = \"dco\"\nseverity = \"fatal\"\n", "rules[0].severity: unknown variant `fatal`"),
-        ("[[rules]]\nkind = \"dco\"\n", "rules[0]: missing field `id`"),
-        ("[[rules]]\nid = \"a\"\nkind = \"dco\"\n[[rules]]\nid = \"a\"\nkind = \"dco\"\n", "rules[1].id: duplicate rule id"),
-        ("[[rules]]\nid = \"a\"\nkind = \"forbidden-paths\"\npaths = [\"a/[b\"]\n", "rules[0].paths[0]: glob"),
-        ("[[rules]]\nid = \"a\"\nkind = \"signed-commits\"\nkinds = [\"pgp\"]\n", "rules[0].kinds[0]: unknown signature kind"),
-        ("[[rules]]\nid = \"a\"\nkind = \"ahead-behind\"\n", "rules[0]: ahead-behind needs"),
-        ("[[rules]]\nid = \"a\"\nkind = \"dco\"\nbranches = 3\n", "rules[0].branches"),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"nonsense\"\n",
+            "rules[0].kind: unknown rule kind `nonsense`",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"stale-branch\"\ndays = \"ten\"\n",
+            "rules[0].days: invalid type",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"stale-branch\"\ndays = 3\nday = 4\n",
+            "rules[0].day: unknown field `day`, expected `days`",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"dco\"\nseverity = \"fatal\"\n",
+            "rules[0].severity: unknown variant `fatal`",
+        ),
+        (
+            "[[rules]]\nkind = \"dco\"\n",
+            "rules[0]: missing field `id`",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"dco\"\n[[rules]]\nid = \"a\"\nkind = \"dco\"\n",
+            "rules[1].id: duplicate rule id",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"forbidden-paths\"\npaths = [\"a/[b\"]\n",
+            "rules[0].paths[0]: glob",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"signed-commits\"\nkinds = [\"pgp\"]\n",
+            "rules[0].kinds[0]: unknown signature kind",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"ahead-behind\"\n",
+            "rules[0]: ahead-behind needs",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"dco\"\nbranches = 3\n",
+            "rules[0].branches",
+        ),
         ("rule = []\n", "unknown field `rule`"),
         ("[[rules]\n", "config: "),
         (
@@ -124,11 +160,17 @@ fn configuration_errors_name_the_key() {
             "[[rules]]\nid = \"s\"\nkind = \"secrets\"\ngitleaks_config = \"[[rules]]\\nid = 'x'\\nregex = 'x'\\nsecretGroup = 1\\n\"\n",
             "rules[0].gitleaks_config.rules[0].secretGroup: group 1 does not exist",
         ),
-        ("[[rules]]\nid = \"a\"\nkind = \"signed-commits\"\nallowed_signers = \"alice bad=1 ssh-ed25519 AAAA\"\n", "rules[0].allowed_signers: line 1"),
+        (
+            "[[rules]]\nid = \"a\"\nkind = \"signed-commits\"\nallowed_signers = \"alice bad=1 ssh-ed25519 AAAA\"\n",
+            "rules[0].allowed_signers: line 1",
+        ),
     ];
     for (text, expected) in cases {
         let err = config_error(text);
-        assert!(err.starts_with(expected) || err.contains(expected), "{text:?}\n  got: {err}\n  expected: {expected}");
+        assert!(
+            err.starts_with(expected) || err.contains(expected),
+            "{text:?}\n  got: {err}\n  expected: {expected}"
+        );
     }
 }
 
@@ -187,14 +229,29 @@ days = 180
     remote.branch.remote = true;
     let found = evaluate(
         &c,
-        &repo(vec![good, bad_name, stale, protected_stale, old, merged_old, remote]),
+        &repo(vec![
+            good,
+            bad_name,
+            stale,
+            protected_stale,
+            old,
+            merged_old,
+            remote,
+        ]),
     );
-    let ids = |b: &str| on(&found, b).iter().map(|v| v.rule_id.clone()).collect::<Vec<_>>();
+    let ids = |b: &str| {
+        on(&found, b)
+            .iter()
+            .map(|v| v.rule_id.clone())
+            .collect::<Vec<_>>()
+    };
     assert!(ids("feature/login").is_empty(), "{found:#?}");
     assert_eq!(ids("Feature/Login_Page"), vec!["names", "drift", "drift"]);
     let names = on(&found, "Feature/Login_Page")[0];
     assert_eq!(names.severity, Severity::Warning);
-    assert!(names.message.contains("does not match") && names.message.contains("starts with none of"));
+    assert!(
+        names.message.contains("does not match") && names.message.contains("starts with none of")
+    );
     assert_eq!(ids("fix/old-thing"), vec!["stale"]);
     assert_eq!(on(&found, "fix/old-thing")[0].data["age-days"], "100");
     // Protected: exempt from the cleanup rules (stale, unmerged-old), not from the others.
@@ -272,9 +329,15 @@ severity = "warning"
     let mut b = branch("feature/x", 1);
     let signed_off = "\n\nSigned-off-by: Alice <alice@example.com>";
     b.commits = vec![
-        commit(&"1".repeat(40), &format!("feat(api): add endpoint{signed_off}")),
+        commit(
+            &"1".repeat(40),
+            &format!("feat(api): add endpoint{signed_off}"),
+        ),
         commit(&"2".repeat(40), "Added stuff."),
-        commit(&"3".repeat(40), "fix: x\nno blank line\n\nSigned-off-by: Bob <bob@example.com>"),
+        commit(
+            &"3".repeat(40),
+            "fix: x\nno blank line\n\nSigned-off-by: Bob <bob@example.com>",
+        ),
         {
             let mut m = commit(&"4".repeat(40), "Merge branch 'main' into feature/x");
             m.parents.push("q".repeat(40));
@@ -295,14 +358,22 @@ severity = "warning"
     assert_eq!(
         summary,
         vec![
-            ("cc".into(), "2".into(), "subject-empty,subject-full-stop,type-empty".into()),
+            (
+                "cc".into(),
+                "2".into(),
+                "subject-empty,subject-full-stop,type-empty".into()
+            ),
             ("cc".into(), "3".into(), "body-leading-blank".into()),
             ("dco".into(), "2".into(), String::new()),
             ("dco".into(), "3".into(), String::new()),
         ]
     );
     assert_eq!(found[1].severity, Severity::Warning);
-    assert!(found[3].message.contains("not signed off by its author"), "{}", found[3].message);
+    assert!(
+        found[3].message.contains("not signed off by its author"),
+        "{}",
+        found[3].message
+    );
 }
 
 /// A real commit signed by `git commit -S` with `gpg.format=ssh`: (payload, armored signature).
@@ -334,8 +405,12 @@ fn signed_fixture() -> (Vec<u8>, String) {
 }
 
 fn signers(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
-        .unwrap_or_else(|e| panic!("fixture: {e}"))
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("fixture: {e}"))
 }
 
 #[test]
@@ -368,7 +443,17 @@ fn signed_commits_verify_ssh_signatures() {
     let found = evaluate(&c, &r);
     let msgs: Vec<(char, &str)> = found
         .iter()
-        .map(|v| (v.commit.as_deref().unwrap_or("?").chars().next().unwrap_or('?'), v.message.as_str()))
+        .map(|v| {
+            (
+                v.commit
+                    .as_deref()
+                    .unwrap_or("?")
+                    .chars()
+                    .next()
+                    .unwrap_or('?'),
+                v.message.as_str(),
+            )
+        })
         .collect();
     assert_eq!(msgs.len(), 2, "{msgs:#?}");
     assert_eq!(msgs[0].0, '2');
@@ -379,11 +464,19 @@ fn signed_commits_verify_ssh_signatures() {
     // Another team's signers: the key is unknown.
     r.allowed_signers = Some(signers("other_signers"));
     let found = evaluate(&c, &r);
-    assert!(found[0].message.contains("is not an allowed signer"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("is not an allowed signer"),
+        "{}",
+        found[0].message
+    );
     // No signers at all: cannot verify.
     r.allowed_signers = None;
     let found = evaluate(&c, &r);
-    assert!(found[0].message.contains("no allowed signers"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("no allowed signers"),
+        "{}",
+        found[0].message
+    );
     // Inline signers with a namespace that excludes git, or a validity that ended before.
     let line = signers("allowed_signers");
     let key = line.split_once(' ').map(|x| x.1).unwrap_or_default();
@@ -393,17 +486,23 @@ fn signed_commits_verify_ssh_signatures() {
         ("valid-before=\"20200101\"", "valid-before"),
         ("valid-after=\"20300101\"", "valid-after"),
     ] {
-        let text = format!(
-            "{rule}allowed_signers = '''alice@example.com {options} {key}'''\n"
-        );
+        let text = format!("{rule}allowed_signers = '''alice@example.com {options} {key}'''\n");
         let found = evaluate(&config(&text), &repo(vec![b.clone()]));
-        assert!(found[0].message.contains(why), "{options}: {}", found[0].message);
+        assert!(
+            found[0].message.contains(why),
+            "{options}: {}",
+            found[0].message
+        );
     }
     // Kinds: only GPG allowed.
     let c = config(&format!("{rule}kinds = [\"gpg\"]\nrequire = false\n"));
     let found = evaluate(&c, &repo(vec![b]));
     assert_eq!(found.len(), 2);
-    assert!(found[0].message.contains("is signed with ssh (allowed: gpg)"));
+    assert!(
+        found[0]
+            .message
+            .contains("is signed with ssh (allowed: gpg)")
+    );
 }
 
 fn change(path: &str, size: u64) -> FileChange {
@@ -452,7 +551,9 @@ allow = ["*.png"]
     let mut deleted = change("old/key.pem", 10);
     deleted.status = ChangeStatus::Deleted;
     let mut renamed = change("secrets/prod.txt", 10);
-    renamed.status = ChangeStatus::Renamed { from: "notes.txt".into() };
+    renamed.status = ChangeStatus::Renamed {
+        from: "notes.txt".into(),
+    };
     b.changes = vec![
         change("deploy/key.pem", 10),
         change("tests/fixtures/key.pem", 10),
@@ -485,9 +586,13 @@ allow = ["*.png"]
 
 #[test]
 fn secrets_through_the_engine() {
-    let c = config("[[rules]]\nid = \"secrets\"\nkind = \"secrets\"\nexclude = \"dependabot/**\"\n");
+    let c =
+        config("[[rules]]\nid = \"secrets\"\nkind = \"secrets\"\nexclude = \"dependabot/**\"\n");
     // A token built at run time (see tests/secrets.rs).
-    let token: String = format!("glpat-{}", "Zq3vK8mW1xR7tY2uP9sL".chars().rev().collect::<String>());
+    let token: String = format!(
+        "glpat-{}",
+        "Zq3vK8mW1xR7tY2uP9sL".chars().rev().collect::<String>()
+    );
     let lines = AddedLines {
         path: "ci/deploy.sh".into(),
         blob: "1234".into(),

@@ -392,7 +392,9 @@ fn a_provider_token_is_not_reported_again_as_a_generic_assignment() {
 #[test]
 fn gitleaks_entropy_matches_its_definition() {
     // Bytes, not characters, divide the counts (gitleaks uses len(string)).
-    assert!((shannon_entropy("éa") - (-(1.0f64 / 3.0) * (1.0f64 / 3.0).log2() * 2.0)).abs() < 1e-12);
+    assert!(
+        (shannon_entropy("éa") - (-(1.0f64 / 3.0) * (1.0f64 / 3.0).log2() * 2.0)).abs() < 1e-12
+    );
 }
 
 const TEAM_CONFIG: &str = r#"
@@ -442,7 +444,10 @@ fn a_team_gitleaks_config_extends_the_defaults() {
     let mut rng = Rng(11);
     let key = format!("acme_{}", rng.pick(HEX, 32));
     let line = format!("key = {key}");
-    assert_eq!(rules_found(&scanner, "src/a.rs", &line), BTreeSet::from(["internal-api-key".to_string()]));
+    assert_eq!(
+        rules_found(&scanner, "src/a.rs", &line),
+        BTreeSet::from(["internal-api-key".to_string()])
+    );
     // Global path allowlist.
     assert!(rules_found(&scanner, "vendor/a.rs", &line).is_empty());
     // AND: the path alone does not allow, path and stopword together do.
@@ -461,7 +466,10 @@ fn a_team_gitleaks_config_extends_the_defaults() {
     assert!(scanner.scan(&a).is_empty());
     // Path-only rule.
     let found = scanner.scan(&added("app/.env", &["DEBUG=1"]));
-    assert_eq!(found.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), vec!["env-files"]);
+    assert_eq!(
+        found.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        vec!["env-files"]
+    );
 }
 
 #[test]
@@ -476,11 +484,26 @@ fn without_use_default_only_the_team_rules_run() {
 #[test]
 fn gitleaks_errors_name_the_key() {
     let cases = [
-        ("[[rules]]\nid = \"a\"\nregex = '''(unclosed'''\n", "rules[0].regex"),
-        ("[[rules]]\nid = \"a\"\nregex = '''a'''\n[[rules]]\nid = \"b\"\nregex = '''(b)'''\nsecretGroup = 2\n", "rules[1].secretGroup"),
-        ("[[rules]]\nid = \"a\"\nregex = '''a'''\nkeyword = [\"a\"]\n", "rules[0]"),
-        ("[[rules]]\nid = \"a\"\nregex = '''a'''\nentropy = \"high\"\n", "rules[0].entropy"),
-        ("[[rules]]\nid = \"a\"\nregex = '''a'''\n[[rules.allowlists]]\nregexTarget = \"file\"\n", "rules[0].allowlists[0].regexTarget"),
+        (
+            "[[rules]]\nid = \"a\"\nregex = '''(unclosed'''\n",
+            "rules[0].regex",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nregex = '''a'''\n[[rules]]\nid = \"b\"\nregex = '''(b)'''\nsecretGroup = 2\n",
+            "rules[1].secretGroup",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nregex = '''a'''\nkeyword = [\"a\"]\n",
+            "rules[0]",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nregex = '''a'''\nentropy = \"high\"\n",
+            "rules[0].entropy",
+        ),
+        (
+            "[[rules]]\nid = \"a\"\nregex = '''a'''\n[[rules.allowlists]]\nregexTarget = \"file\"\n",
+            "rules[0].allowlists[0].regexTarget",
+        ),
         ("[extend]\npath = \"/etc/gitleaks.toml\"\n", "extend.path"),
         ("[[rules]]\nid = \"a\"\n", "rules[0]"),
     ];
@@ -500,7 +523,10 @@ fn gitleaks_errors_name_the_key() {
 fn a_blob_shared_by_branches_is_scanned_once() {
     let scanner = scanner();
     let mut rng = Rng(13);
-    let mut a = added("src/k.rs", &[&format!("k = \"ghp_{}\"", rng.pick(ALNUM, 36))]);
+    let mut a = added(
+        "src/k.rs",
+        &[&format!("k = \"ghp_{}\"", rng.pick(ALNUM, 36))],
+    );
     a.blob = "b10b".into();
     let mut cache = ScanCache::default();
     let first = cache.scan(&scanner, &a);
@@ -519,7 +545,10 @@ fn ten_megabytes_of_ordinary_code_scan_clean() {
     while size < 10 * 1024 * 1024 {
         let line = match i % 4 {
             0 => format!("    let value_{i} = compute(input[{i}], offset + {i});"),
-            1 => format!("    if value_{} > limit {{ return Err(Error::Range({i})); }}", i - 1),
+            1 => format!(
+                "    if value_{} > limit {{ return Err(Error::Range({i})); }}",
+                i - 1
+            ),
             2 => format!("    // update the running total with entry number {i}"),
             _ => "    total += values.iter().map(|v| v * 2).sum::<u64>();".to_string(),
         };

@@ -11,7 +11,10 @@ const DAY: i64 = 86_400;
 /// The branch name without its remote (`origin/feature/x` → `feature/x`); local names as they are.
 pub fn without_remote(branch: &Branch) -> &str {
     if branch.remote {
-        branch.name.split_once('/').map_or(branch.name.as_str(), |(_, rest)| rest)
+        branch
+            .name
+            .split_once('/')
+            .map_or(branch.name.as_str(), |(_, rest)| rest)
     } else {
         &branch.name
     }
@@ -19,7 +22,11 @@ pub fn without_remote(branch: &Branch) -> &str {
 
 /// `branch-naming`.
 pub(crate) fn naming(rule: &Rule, o: &BranchNaming, b: &BranchInput, out: &mut Vec<Violation>) {
-    let name = if o.strip_remote { without_remote(&b.branch) } else { &b.branch.name };
+    let name = if o.strip_remote {
+        without_remote(&b.branch)
+    } else {
+        &b.branch.name
+    };
     let mut failed = Vec::new();
     if let Some(re) = &o.pattern
         && !re.is_match(name)
@@ -36,9 +43,12 @@ pub(crate) fn naming(rule: &Rule, o: &BranchNaming, b: &BranchInput, out: &mut V
     }
     if !failed.is_empty() {
         out.push(
-            violation(rule, format!("branch name `{name}` {}", failed.join(" and ")))
-                .on_branch(&b.branch.name)
-                .with("name", name),
+            violation(
+                rule,
+                format!("branch name `{name}` {}", failed.join(" and ")),
+            )
+            .on_branch(&b.branch.name)
+            .with("name", name),
         );
     }
 }
@@ -59,8 +69,11 @@ pub(crate) fn required(
                 .any(|b| b.branch.name == *name || without_remote(&b.branch) == name);
         if !exists {
             out.push(
-                violation(rule, format!("required protected branch `{name}` does not exist"))
-                    .with("missing", name),
+                violation(
+                    rule,
+                    format!("required protected branch `{name}` does not exist"),
+                )
+                .with("missing", name),
             );
         }
     }
@@ -81,7 +94,10 @@ pub(crate) fn ahead_behind(
         out.push(
             violation(
                 rule,
-                format!("{} is {} commits ahead of {base} (limit {max})", b.branch.name, b.branch.ahead),
+                format!(
+                    "{} is {} commits ahead of {base} (limit {max})",
+                    b.branch.name, b.branch.ahead
+                ),
             )
             .on_branch(&b.branch.name)
             .with("ahead", b.branch.ahead)
@@ -94,7 +110,10 @@ pub(crate) fn ahead_behind(
         out.push(
             violation(
                 rule,
-                format!("{} is {} commits behind {base} (limit {max})", b.branch.name, b.branch.behind),
+                format!(
+                    "{} is {} commits behind {base} (limit {max})",
+                    b.branch.name, b.branch.behind
+                ),
             )
             .on_branch(&b.branch.name)
             .with("behind", b.branch.behind)
@@ -121,7 +140,10 @@ pub(crate) fn stale(
         out.push(
             violation(
                 rule,
-                format!("{} has had no commit for {age} days (limit {})", b.branch.name, o.days),
+                format!(
+                    "{} has had no commit for {age} days (limit {})",
+                    b.branch.name, o.days
+                ),
             )
             .on_branch(&b.branch.name)
             .at_commit(&b.branch.tip)

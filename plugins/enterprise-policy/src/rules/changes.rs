@@ -19,7 +19,12 @@ fn located(v: Violation, b: &BranchInput, c: &FileChange) -> Violation {
 }
 
 /// `forbidden-paths`.
-pub(crate) fn forbidden(rule: &Rule, o: &ForbiddenPaths, b: &BranchInput, out: &mut Vec<Violation>) {
+pub(crate) fn forbidden(
+    rule: &Rule,
+    o: &ForbiddenPaths,
+    b: &BranchInput,
+    out: &mut Vec<Violation>,
+) {
     for c in b.changes.iter().filter(|c| present(c)) {
         if o.paths.is_match(&c.path) && !o.allow.is_match(&c.path) {
             let how = match &c.status {
@@ -28,7 +33,10 @@ pub(crate) fn forbidden(rule: &Rule, o: &ForbiddenPaths, b: &BranchInput, out: &
                 _ => "changes".to_string(),
             };
             out.push(located(
-                violation(rule, format!("{} {how} forbidden path {}", b.branch.name, c.path)),
+                violation(
+                    rule,
+                    format!("{} {how} forbidden path {}", b.branch.name, c.path),
+                ),
                 b,
                 c,
             ));
@@ -54,7 +62,10 @@ pub(crate) fn file_size(rule: &Rule, o: &FileSize, b: &BranchInput, out: &mut Ve
                     located(
                         violation(
                             rule,
-                            format!("{} is a Git LFS pointer to {declared} bytes (LFS limit {max})", c.path),
+                            format!(
+                                "{} is a Git LFS pointer to {declared} bytes (LFS limit {max})",
+                                c.path
+                            ),
                         ),
                         b,
                         c,
@@ -72,7 +83,10 @@ pub(crate) fn file_size(rule: &Rule, o: &FileSize, b: &BranchInput, out: &mut Ve
                 located(
                     violation(
                         rule,
-                        format!("{} is {size} bytes (limit {}); track it with Git LFS", c.path, o.max_bytes),
+                        format!(
+                            "{} is {size} bytes (limit {}); track it with Git LFS",
+                            c.path, o.max_bytes
+                        ),
                     ),
                     b,
                     c,
@@ -89,7 +103,10 @@ pub(crate) fn binary(rule: &Rule, o: &BinaryFiles, b: &BranchInput, out: &mut Ve
     for c in b.changes.iter().filter(|c| present(c)) {
         if c.binary && c.lfs_pointer.is_none() && !o.allow.is_match(&c.path) {
             let mut v = located(
-                violation(rule, format!("{} adds binary file {}", b.branch.name, c.path)),
+                violation(
+                    rule,
+                    format!("{} adds binary file {}", b.branch.name, c.path),
+                ),
                 b,
                 c,
             );

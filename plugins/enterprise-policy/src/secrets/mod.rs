@@ -150,7 +150,12 @@ fn compile_regex(pattern: &str, path: String) -> Result<Regex, ConfigError> {
 }
 
 fn compile_allowlist(a: &GlAllowlist, path: &str) -> Result<Allowlist, ConfigError> {
-    let and = match a.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    let and = match a
+        .condition
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         None | Some("OR") => false,
         Some("AND") => true,
         Some(other) => {
@@ -267,7 +272,10 @@ impl Scanner {
     /// Compiles a rule set: `gitleaks` is a gitleaks TOML configuration (inline text). The
     /// default set is used when there is no configuration, or when the configuration's
     /// `[extend] useDefault` or `use_default` says so (`use_default = false` wins).
-    pub fn from_config(gitleaks: Option<&str>, use_default: Option<bool>) -> Result<Scanner, ConfigError> {
+    pub fn from_config(
+        gitleaks: Option<&str>,
+        use_default: Option<bool>,
+    ) -> Result<Scanner, ConfigError> {
         let user = match gitleaks {
             Some(text) => Some(gitleaks::parse(text)?),
             None => None,
@@ -312,7 +320,12 @@ impl Scanner {
                     );
                 }
             }
-            for (i, a) in base.allowlist.iter().chain(base.allowlists.iter()).enumerate() {
+            for (i, a) in base
+                .allowlist
+                .iter()
+                .chain(base.allowlists.iter())
+                .enumerate()
+            {
                 global.push(compile_allowlist(a, &format!("allowlists[{i}]"))?);
             }
         }
@@ -478,11 +491,15 @@ impl Scanner {
                         if m.start() >= text.len() {
                             break;
                         }
-                        self.report(rule, &caps, text, path, commit, *number, &mut taken, &mut out);
+                        self.report(
+                            rule, &caps, text, path, commit, *number, &mut taken, &mut out,
+                        );
                     }
                 } else {
                     for caps in re.captures_iter(text) {
-                        self.report(rule, &caps, text, path, commit, *number, &mut taken, &mut out);
+                        self.report(
+                            rule, &caps, text, path, commit, *number, &mut taken, &mut out,
+                        );
                     }
                 }
             }
@@ -515,7 +532,10 @@ impl Scanner {
         let secret_match = if rule.secret_group > 0 {
             caps.get(rule.secret_group)
         } else {
-            caps.iter().skip(1).flatten().find(|m| !m.as_str().is_empty())
+            caps.iter()
+                .skip(1)
+                .flatten()
+                .find(|m| !m.as_str().is_empty())
         };
         let (secret, span) = match secret_match {
             Some(m) => (m.as_str(), (m.start(), m.end())),

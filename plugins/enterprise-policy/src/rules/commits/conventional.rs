@@ -139,20 +139,14 @@ impl Verdict {
 fn js_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{0B}'
-            | '\u{0C}'
-            | '\r'
-            | ' '
-            | '\u{A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200A}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}'
-            | '\u{FEFF}'
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
     )
 }
 
@@ -177,12 +171,16 @@ fn regex(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'
 
 fn header_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    regex(&RE, || format!(r"^([A-Za-z0-9_]*)(?:\(({JS_DOT}*)\))?!?: ({JS_DOT}*)$"))
+    regex(&RE, || {
+        format!(r"^([A-Za-z0-9_]*)(?:\(({JS_DOT}*)\))?!?: ({JS_DOT}*)$")
+    })
 }
 
 fn breaking_header_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    regex(&RE, || format!(r"^([A-Za-z0-9_]*)(?:\(({JS_DOT}*)\))?!: ({JS_DOT}*)$"))
+    regex(&RE, || {
+        format!(r"^([A-Za-z0-9_]*)(?:\(({JS_DOT}*)\))?!: ({JS_DOT}*)$")
+    })
 }
 
 fn semver_re() -> &'static Regex {
@@ -385,7 +383,10 @@ fn has_references(line: &str) -> bool {
 fn is_note(line: &str) -> bool {
     let rest = line.trim_start_matches(|c: char| js_space(c) || c == '|' || c == '*');
     let upper = rest.get(..15).map(str::to_ascii_uppercase);
-    if !matches!(upper.as_deref(), Some("BREAKING CHANGE") | Some("BREAKING-CHANGE")) {
+    if !matches!(
+        upper.as_deref(),
+        Some("BREAKING CHANGE") | Some("BREAKING-CHANGE")
+    ) {
         return false;
     }
     rest[15..]
@@ -423,9 +424,7 @@ pub fn parse(message: &str) -> Option<Parsed> {
     }
     let lines: Vec<&str> = split_crlf(trim_newlines(message))
         .into_iter()
-        .filter(|l| {
-            !l.trim_start_matches(js_space).starts_with("gpg:")
-        })
+        .filter(|l| !l.trim_start_matches(js_space).starts_with("gpg:"))
         .collect();
     let mut parsed = Parsed::default();
     let mut idx = 0;
@@ -615,13 +614,21 @@ pub fn lint(message: &str, o: &ConventionalOptions) -> Verdict {
         );
     }
     if p.subject.is_none() {
-        fail("subject-empty", Level::Error, "subject may not be empty".into());
+        fail(
+            "subject-empty",
+            Level::Error,
+            "subject may not be empty".into(),
+        );
     }
     if let Some(h) = &p.header
         && h.ends_with('.')
         && !h.ends_with("...")
     {
-        fail("subject-full-stop", Level::Error, "subject may not end with full stop".into());
+        fail(
+            "subject-full-stop",
+            Level::Error,
+            "subject may not end with full stop".into(),
+        );
     }
     if let Some(t) = &p.kind {
         let lower = t.to_lowercase();
@@ -655,11 +662,18 @@ pub fn lint(message: &str, o: &ConventionalOptions) -> Verdict {
     // Warning-level rules look at the raw message.
     let raw: Vec<&str> = split_crlf(message);
     if p.body.as_deref().is_some_and(|b| !b.is_empty()) && raw.get(1) != Some(&"") {
-        fail("body-leading-blank", Level::Warning, "body must have leading blank line".into());
+        fail(
+            "body-leading-blank",
+            Level::Warning,
+            "body must have leading blank line".into(),
+        );
     }
     if let Some(footer) = p.footer.as_deref().filter(|f| !f.is_empty()) {
         let first = split_crlf(footer)[0];
-        let offset = raw.iter().position(|l| *l == first).map_or(-1, |i| i as i64);
+        let offset = raw
+            .iter()
+            .position(|l| *l == first)
+            .map_or(-1, |i| i as i64);
         // JavaScript's `slice(offset - 1)[0]`: a negative start counts from the end.
         let at = if offset - 1 < 0 {
             (raw.len() as i64 + offset - 1).max(0)
@@ -730,14 +744,25 @@ mod tests {
         assert!(errors("feat!: drop node 16").is_empty());
         assert_eq!(
             errors("Feat: Add thing."),
-            vec!["subject-case", "subject-full-stop", "type-case", "type-enum"]
+            vec![
+                "subject-case",
+                "subject-full-stop",
+                "type-case",
+                "type-enum"
+            ]
         );
-        assert_eq!(errors(" feat: x"), vec!["header-trim", "subject-empty", "type-empty"]);
+        assert_eq!(
+            errors(" feat: x"),
+            vec!["header-trim", "subject-empty", "type-empty"]
+        );
         assert!(errors("Merge branch 'main' into x").is_empty());
         assert!(errors("Revert \"feat: x\"").is_empty());
         assert!(errors("fixup! feat: x").is_empty());
         assert!(errors("v1.2.3").is_empty());
-        assert_eq!(errors(&format!("feat: {}", "a".repeat(95))), vec!["header-max-length"]);
+        assert_eq!(
+            errors(&format!("feat: {}", "a".repeat(95))),
+            vec!["header-max-length"]
+        );
         assert!(errors("feat: wait for it...").is_empty());
         let w = lint("feat: x\nbody", &ConventionalOptions::default());
         assert!(w.valid());

@@ -42,13 +42,19 @@ pub(crate) fn conventional_commits(
             if level == Level::Warning && !o.warnings {
                 continue;
             }
-            let failed: Vec<_> = verdict.problems.iter().filter(|p| p.level == level).collect();
+            let failed: Vec<_> = verdict
+                .problems
+                .iter()
+                .filter(|p| p.level == level)
+                .collect();
             if failed.is_empty() {
                 continue;
             }
             let names: Vec<&str> = failed.iter().map(|p| p.rule).collect();
-            let details: Vec<String> =
-                failed.iter().map(|p| format!("{}: {}", p.rule, p.message)).collect();
+            let details: Vec<String> = failed
+                .iter()
+                .map(|p| format!("{}: {}", p.rule, p.message))
+                .collect();
             let mut v = violation(
                 rule,
                 format!(
@@ -119,10 +125,17 @@ pub(crate) fn dco(rule: &Rule, o: &Dco, b: &BranchInput, out: &mut Vec<Violation
         };
         if let Some(problem) = problem {
             out.push(
-                violation(rule, format!("commit {} \"{}\" {problem}", short(&c.id), headline(&c.message)))
-                    .on_branch(&b.branch.name)
-                    .at_commit(&c.id)
-                    .with("author", format!("{} <{}>", c.author.name, c.author.email)),
+                violation(
+                    rule,
+                    format!(
+                        "commit {} \"{}\" {problem}",
+                        short(&c.id),
+                        headline(&c.message)
+                    ),
+                )
+                .on_branch(&b.branch.name)
+                .at_commit(&c.id)
+                .with("author", format!("{} <{}>", c.author.name, c.author.email)),
             );
         }
     }
@@ -142,9 +155,16 @@ pub(crate) fn signed(
             continue;
         }
         let at = |message: String| {
-            violation(rule, format!("commit {} \"{}\" {message}", short(&c.id), headline(&c.message)))
-                .on_branch(&b.branch.name)
-                .at_commit(&c.id)
+            violation(
+                rule,
+                format!(
+                    "commit {} \"{}\" {message}",
+                    short(&c.id),
+                    headline(&c.message)
+                ),
+            )
+            .on_branch(&b.branch.name)
+            .at_commit(&c.id)
         };
         let Some(sig) = &c.signature else {
             if o.require {
@@ -172,10 +192,16 @@ pub(crate) fn signed(
         }
         let signers = o.allowed_signers.as_ref().or(ctx.repo_signers);
         let Some(signers) = signers else {
-            let why = ctx
-                .repo_signers_error
-                .map_or("no allowed signers are configured".to_string(), str::to_string);
-            out.push(at(format!("has an SSH signature that cannot be verified: {why}")).with("signature", "ssh"));
+            let why = ctx.repo_signers_error.map_or(
+                "no allowed signers are configured".to_string(),
+                str::to_string,
+            );
+            out.push(
+                at(format!(
+                    "has an SSH signature that cannot be verified: {why}"
+                ))
+                .with("signature", "ssh"),
+            );
             continue;
         };
         if let Err(e) = signers.verify(&sig.armored, &sig.payload, c.committer.time) {
