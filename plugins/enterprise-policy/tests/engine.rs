@@ -617,3 +617,35 @@ fn secrets_through_the_engine() {
         assert!(!v.message.contains(&token) && v.data.values().all(|d| !d.contains(&token)));
     }
 }
+
+#[test]
+fn the_readme_examples_compile() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let mut blocks = 0;
+    for block in readme.split("```toml\n").skip(1) {
+        let text = block.split("```").next().unwrap_or_default();
+        if let Err(e) = Config::from_toml(text) {
+            panic!("README block does not compile: {e}\n{text}");
+        }
+        blocks += 1;
+    }
+    assert_eq!(blocks, 2);
+}
+
+#[test]
+fn a_configuration_handed_over_as_json_compiles() {
+    // The host gives the plugin its configuration as JSON (manifest defaults and the user's).
+    let json = r#"{"rules": [{"id": "stale", "kind": "stale-branch", "days": 30, "severity": "warning"}],
+                   "secrets": {"use_default": true}}"#;
+    let value: toml::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+    let c = Config::from_value(value).unwrap_or_else(|e| panic!("{e}"));
+    let found = evaluate(&c, &repo(vec![branch("feature/x", 31)]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].severity, Severity::Warning);
+    let bad: toml::Value =
+        serde_json::from_str(r#"{"rules": [{"id": "s", "kind": "stale-branch", "days": -1}]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let err = Config::from_value(bad).map(|_| ()).unwrap_err().to_string();
+    assert!(err.starts_with("rules[0].days:"), "{err}");
+}
