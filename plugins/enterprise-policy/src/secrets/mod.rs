@@ -455,7 +455,11 @@ impl Scanner {
         let mut triggered: Vec<usize> = Vec::new();
         for (idx, (number, text)) in added.lines.iter().enumerate() {
             triggered.clear();
-            if let Some(ac) = &self.keywords {
+            // The common case, no keyword at all, is settled by the automaton's fast
+            // (prefiltered) search; only then does the overlapping search list every keyword.
+            if let Some(ac) = &self.keywords
+                && ac.is_match(text.as_str())
+            {
                 for m in ac.find_overlapping_iter(text.as_str()) {
                     for &r in &self.keyword_rules[m.pattern().as_usize()] {
                         if stamp[r] != idx {
