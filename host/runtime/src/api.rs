@@ -222,9 +222,17 @@ mod tests {
         let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
         for (file, digest) in frozen {
             let bytes = std::fs::read(wit.join(file)).unwrap();
-            assert_eq!(hex::encode(Sha256::digest(&bytes)), *digest, "{file} changed");
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                *digest,
+                "{file} changed"
+            );
         }
         let files = std::fs::read_dir(wit.join("v0.1.0")).unwrap().count();
-        assert_eq!(files, frozen.len(), "a file was added to a released contract");
+        assert_eq!(
+            files,
+            frozen.len(),
+            "a file was added to a released contract"
+        );
     }
 }
