@@ -56,6 +56,7 @@ fn metrics() -> Metrics {
         peak_memory_bytes: 1_114_112,
         queries: 0,
         query_bytes: 0,
+        query_ms: 0.0,
         logs_dropped: 0,
         denied: Vec::new(),
         denied_dropped: 0,

@@ -327,6 +327,9 @@ pub struct Metrics {
     pub queries: u32,
     /// Bytes of git data those queries returned.
     pub query_bytes: u64,
+    /// Wall time the host spent answering those queries (within `duration_ms`).
+    #[serde(default)]
+    pub query_ms: f64,
     /// Log lines over the limit, dropped.
     pub logs_dropped: u32,
     /// Capabilities the plugin tried to use without a grant.
@@ -486,6 +489,7 @@ mod tests {
             peak_memory_bytes: 65536,
             queries: 1,
             query_bytes: 10,
+            query_ms: 0.25,
             logs_dropped: 0,
             denied: vec!["git.blobs".into()],
         };

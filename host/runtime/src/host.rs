@@ -2,7 +2,7 @@
 //! git queries, each checked against the plugin's grants and budget.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::plugin::Capability;
 use trellis_git::query::{
@@ -48,6 +48,8 @@ pub struct HostContext {
     pub queries: u32,
     /// Bytes of git data returned.
     pub query_bytes: u64,
+    /// Time spent answering queries (host work, outside the plugin's own computing).
+    pub query_time: Duration,
     /// Capabilities the plugin asked for at run time without a grant.
     pub denied: BTreeSet<String>,
     log_lines_left: u32,
@@ -83,6 +85,7 @@ impl HostContext {
             bytes_left: limits.query_kb.saturating_mul(1024),
             queries: 0,
             query_bytes: 0,
+            query_time: Duration::ZERO,
             denied: BTreeSet::new(),
             log_lines_left: limits.log_lines,
             logs_dropped: 0,
@@ -163,11 +166,16 @@ impl HostContext {
         exclude: Option<&str>,
         limit: u32,
     ) -> Result<Vec<CommitInfo>, HostQueryError> {
-        let repo = self.begin(Capability::GitHistory)?;
-        let commits =
-            query::commits(&repo, include, exclude, limit).map_err(HostQueryError::Query)?;
-        self.charge(commits.iter().map(CommitInfo::cost).sum())?;
-        Ok(commits)
+        let started = Instant::now();
+        let result = (|| -> Result<Vec<CommitInfo>, HostQueryError> {
+            let repo = self.begin(Capability::GitHistory)?;
+            let commits =
+                query::commits(&repo, include, exclude, limit).map_err(HostQueryError::Query)?;
+            self.charge(commits.iter().map(CommitInfo::cost).sum())?;
+            Ok(commits)
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// See [`query::changed_paths`].
@@ -177,10 +185,16 @@ impl HostContext {
         to: &str,
         limit: u32,
     ) -> Result<Vec<(String, ChangeKind)>, HostQueryError> {
-        let repo = self.begin(Capability::GitHistory)?;
-        let paths = query::changed_paths(&repo, from, to, limit).map_err(HostQueryError::Query)?;
-        self.charge(paths.iter().map(|(p, _)| p.len() as u64 + 8).sum())?;
-        Ok(paths)
+        let started = Instant::now();
+        let result = (|| -> Result<Vec<(String, ChangeKind)>, HostQueryError> {
+            let repo = self.begin(Capability::GitHistory)?;
+            let paths =
+                query::changed_paths(&repo, from, to, limit).map_err(HostQueryError::Query)?;
+            self.charge(paths.iter().map(|(p, _)| p.len() as u64 + 8).sum())?;
+            Ok(paths)
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// See [`query::read_blob`]; the cap is also bounded by the bytes left in the budget.
@@ -190,19 +204,24 @@ impl HostContext {
         path: &str,
         max_bytes: u64,
     ) -> Result<Vec<u8>, HostQueryError> {
-        let repo = self.begin(Capability::GitBlobs)?;
-        let blob = query::read_blob(&repo, rev, path, max_bytes.min(self.bytes_left.max(1)))
-            .map_err(|e| match e {
-                QueryError::TooLarge(n) if n <= max_bytes => {
-                    HostQueryError::BudgetExceeded(format!(
-                        "the blob is {n} bytes, {} bytes of the query budget are left",
-                        self.bytes_left
-                    ))
-                }
-                e => HostQueryError::Query(e),
-            })?;
-        self.charge(blob.len() as u64)?;
-        Ok(blob)
+        let started = Instant::now();
+        let result = (|| -> Result<Vec<u8>, HostQueryError> {
+            let repo = self.begin(Capability::GitBlobs)?;
+            let blob = query::read_blob(&repo, rev, path, max_bytes.min(self.bytes_left.max(1)))
+                .map_err(|e| match e {
+                    QueryError::TooLarge(n) if n <= max_bytes => {
+                        HostQueryError::BudgetExceeded(format!(
+                            "the blob is {n} bytes, {} bytes of the query budget are left",
+                            self.bytes_left
+                        ))
+                    }
+                    e => HostQueryError::Query(e),
+                })?;
+            self.charge(blob.len() as u64)?;
+            Ok(blob)
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// See [`query::range_history`]; needs `git.history`.
@@ -211,12 +230,17 @@ impl HostContext {
         ranges: &[Range],
         options: &HistoryOptions,
     ) -> Result<BatchAnswer<CommitDetail>, HostQueryError> {
-        let repo = self.begin(Capability::GitHistory)?;
-        Ok(
-            self.batch(&repo, ranges, CommitDetail::cost, |_, range, budget| {
-                query::range_history(&repo, range, options, budget)
-            }),
-        )
+        let started = Instant::now();
+        let result = (|| -> Result<BatchAnswer<CommitDetail>, HostQueryError> {
+            let repo = self.begin(Capability::GitHistory)?;
+            Ok(
+                self.batch(&repo, ranges, CommitDetail::cost, |_, range, budget| {
+                    query::range_history(&repo, range, options, budget)
+                }),
+            )
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// See [`query::range_changes`]; needs `git.history`, and `git.blobs` for content.
@@ -225,15 +249,20 @@ impl HostContext {
         ranges: &[Range],
         options: &ChangeOptions,
     ) -> Result<BatchAnswer<FileChange>, HostQueryError> {
-        if options.content {
-            self.require(Capability::GitBlobs)?;
-        }
-        let repo = self.begin(Capability::GitHistory)?;
-        Ok(
-            self.batch(&repo, ranges, FileChange::cost, |state, range, budget| {
-                query::range_changes(&repo, range, options, state, budget)
-            }),
-        )
+        let started = Instant::now();
+        let result = (|| -> Result<BatchAnswer<FileChange>, HostQueryError> {
+            if options.content {
+                self.require(Capability::GitBlobs)?;
+            }
+            let repo = self.begin(Capability::GitHistory)?;
+            Ok(
+                self.batch(&repo, ranges, FileChange::cost, |state, range, budget| {
+                    query::range_changes(&repo, range, options, state, budget)
+                }),
+            )
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// See [`query::added_lines`]; needs `git.history` and `git.blobs`.
@@ -242,18 +271,23 @@ impl HostContext {
         ranges: &[Range],
         options: &AddedLinesOptions,
     ) -> Result<BatchAnswer<AddedFile>, HostQueryError> {
-        self.require(Capability::GitBlobs)?;
-        let repo = self.begin(Capability::GitHistory)?;
-        let options = AddedLinesOptions {
-            // A blob is read whole to diff it: never more than the budget allows.
-            max_file_bytes: options.max_file_bytes.min(self.bytes_left),
-            ..*options
-        };
-        Ok(
-            self.batch(&repo, ranges, AddedFile::cost, |state, range, budget| {
-                query::added_lines(&repo, range, &options, state, budget)
-            }),
-        )
+        let started = Instant::now();
+        let result = (|| -> Result<BatchAnswer<AddedFile>, HostQueryError> {
+            self.require(Capability::GitBlobs)?;
+            let repo = self.begin(Capability::GitHistory)?;
+            let options = AddedLinesOptions {
+                // A blob is read whole to diff it: never more than the budget allows.
+                max_file_bytes: options.max_file_bytes.min(self.bytes_left),
+                ..*options
+            };
+            Ok(
+                self.batch(&repo, ranges, AddedFile::cost, |state, range, budget| {
+                    query::added_lines(&repo, range, &options, state, budget)
+                }),
+            )
+        })();
+        self.query_time += started.elapsed();
+        result
     }
 
     /// Fails like [`Self::begin`] when `capability` is not granted, without counting a query.

@@ -328,6 +328,9 @@ pub struct Metrics {
     pub queries: u32,
     /// Bytes of git data those queries returned.
     pub query_bytes: u64,
+    /// Wall time the host spent answering those queries: `duration_ms` less this is the
+    /// plugin's own time.
+    pub query_ms: f64,
     /// Log lines over the limit, dropped.
     pub logs_dropped: u32,
     /// Capabilities the plugin tried to use without a grant (distinct, at most
@@ -583,6 +586,7 @@ impl Runtime {
             peak_memory_bytes: (state.limiter.peak_memory + state.host_peak) as u64,
             queries: state.host.queries,
             query_bytes: state.host.query_bytes,
+            query_ms: state.host.query_time.as_secs_f64() * 1000.0,
             logs_dropped: state.host.logs_dropped,
             denied: Vec::new(),
             denied_dropped: state.http.denied_dropped,

@@ -196,6 +196,7 @@ fn metrics(m: &Metrics) -> wire::Metrics {
         peak_memory_bytes: m.peak_memory_bytes,
         queries: m.queries,
         query_bytes: m.query_bytes,
+        query_ms: m.query_ms,
         logs_dropped: m.logs_dropped,
         denied: m.denied.clone(),
     }
