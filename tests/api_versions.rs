@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::{DAY, Repo, findings, now, plugin, scan_json, trellis};
+use support::{DAY, Repo, SshKey, findings, now, plugin, scan_json, trellis};
 
 /// The API 0.1.0 build of stale-branches, kept as built.
 fn prebuilt_stale_branches() -> PathBuf {
@@ -128,43 +128,18 @@ fn history_repo() -> History {
     repo.git(&["commit", "-q", "-m", "feature: first"]);
     repo.clock += 60;
 
+    let key = SshKey::new();
     let keys = tempfile::tempdir().unwrap();
-    let key = keys.path().join("id_ed25519");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "cy@example.com",
-            "-f",
-        ])
-        .arg(&key)
-        .output()
-        .expect("ssh-keygen is needed to sign commits (package openssh-client)");
-    assert!(keygen.status.success());
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let allowed_signers = keys.path().join("allowed_signers");
-    std::fs::write(&allowed_signers, format!("cy@example.com {public}")).unwrap();
+    std::fs::write(&allowed_signers, key.allowed_signer("cy@example.com")).unwrap();
     std::fs::write(repo.path().join("new.txt"), "fresh\nlines\nand more\n").unwrap();
-    repo.git(&["add", "-A"]);
-    repo.git(&[
-        "-c",
-        "gpg.format=ssh",
-        "-c",
-        &format!("user.signingkey={}", key.display()),
-        "commit",
-        "-q",
-        "-S",
-        "-m",
+    repo.commit_signed(
         &format!(
             "feature: second\n\nA body\nover two lines, {}.\n\nSigned-off-by: Ada Author <ada@example.com>",
             "and a long one".repeat(80)
         ),
-    ]);
-    repo.clock += 60;
+        &key,
+    );
 
     repo.git(&["checkout", "-q", "-b", "twin", "main"]);
     std::fs::write(

@@ -92,11 +92,67 @@ impl Repo {
         id
     }
 
+    /// Commits what is staged (everything, `git add -A`) signed with the SSH key `key` (see
+    /// [`SshKey`]), as `gpg.format=ssh` does; returns the new commit id.
+    pub fn commit_signed(&mut self, message: &str, key: &SshKey) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&[
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("user.signingkey={}", key.private.display()),
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            message,
+        ]);
+        self.clock += 60;
+        self.git(&["rev-parse", "HEAD"])
+    }
+
     /// `git merge --no-ff` of `what` into the current branch.
     pub fn merge(&mut self, what: &str, message: &str) -> String {
         self.git(&["merge", "-q", "--no-ff", "-m", message, what]);
         self.clock += 60;
         self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// An ed25519 SSH key made by `ssh-keygen` in a temporary directory, for signed commits.
+pub struct SshKey {
+    _dir: tempfile::TempDir,
+    /// The private key file.
+    pub private: PathBuf,
+    /// The public key line (`ssh-ed25519 AAAA… comment`).
+    pub public: String,
+}
+
+impl SshKey {
+    /// A fresh key.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let private = dir.path().join("id_ed25519");
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test key", "-f"])
+            .arg(&private)
+            .output()
+            .expect("ssh-keygen is needed to sign commits (package openssh-client)");
+        assert!(keygen.status.success(), "ssh-keygen failed");
+        let public = std::fs::read_to_string(private.with_extension("pub"))
+            .expect("public key")
+            .trim()
+            .to_string();
+        SshKey {
+            _dir: dir,
+            private,
+            public,
+        }
+    }
+
+    /// A line of git's allowed signers file letting `principal` sign with this key.
+    pub fn allowed_signer(&self, principal: &str) -> String {
+        format!("{principal} {}", self.public)
     }
 }
 
