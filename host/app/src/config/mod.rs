@@ -105,6 +105,11 @@ pub struct PluginConfig {
     /// Overrides of the manifest's `[config]`.
     #[serde(default)]
     pub config: toml::Table,
+    /// A TOML file with the plugin's configuration (relative to the configuration file that
+    /// names it), read when the configuration loads; `config` is merged on top of it. Long
+    /// configurations (a policy's rules) live better in a file of their own.
+    #[serde(default)]
+    pub config_file: Option<PathBuf>,
     /// Capabilities granted.
     #[serde(default)]
     pub grants: Vec<String>,
@@ -139,6 +144,19 @@ impl Config {
                     message: e.message().to_string(),
                 })?;
         config.limits_table = limits_table;
+        let here = user.and_then(Path::parent).unwrap_or(Path::new("."));
+        for plugin in config.plugins.values_mut() {
+            if let Some(file) = &plugin.config_file {
+                let file = here.join(file);
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Io {
+                    path: file.clone(),
+                    source,
+                })?;
+                let mut table = parse(&text, &file.display().to_string())?;
+                merge(&mut table, std::mem::take(&mut plugin.config));
+                plugin.config = table;
+            }
+        }
         // Check every per-plugin override now, so a typo fails before the scan.
         for id in config.plugins.keys() {
             config
@@ -236,5 +254,34 @@ mod tests {
         std::fs::write(&path, "[limits]\nfuell = 5\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("fuell") && err.contains("t.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_plugin_config_file_is_read_beside_the_config_and_inline_keys_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::create_dir(dir.path().join("p")).unwrap();
+        std::fs::write(
+            dir.path().join("p/rules.toml"),
+            "days = 3\n[[rules]]\nid = \"a\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &path,
+            "[plugins.x]\nconfig_file = \"p/rules.toml\"\nconfig = { days = 9 }\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        let x = &config.plugins["x"].config;
+        assert_eq!(x["days"].as_integer(), Some(9));
+        assert_eq!(x["rules"][0]["id"].as_str(), Some("a"));
+
+        std::fs::write(&path, "[plugins.x]\nconfig_file = \"missing.toml\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("missing.toml") && err.contains("cannot read"), "{err}");
+        std::fs::write(dir.path().join("bad.toml"), "rules = [").unwrap();
+        std::fs::write(&path, "[plugins.x]\nconfig_file = \"bad.toml\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("bad.toml"), "{err}");
     }
 }
