@@ -31,6 +31,52 @@ pub fn wasm_target_dir() -> PathBuf {
     workspace_root().join("target").join("wasm")
 }
 
+/// Where plugin workspaces' native tests build (their engines are plain Rust, tested natively).
+pub fn plugin_native_target_dir() -> PathBuf {
+    workspace_root().join("target").join("plugins-native")
+}
+
+/// A `cargo` command for a plugin workspace: settings meant for the host build (set when
+/// running under `cargo test`) must not leak into it.
+fn plugin_cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs the native tests of the plugin workspace in `dir` (`cargo test --workspace`, for the
+/// host's target); returns their output, or fails with it.
+pub fn test_plugin_workspace(dir: &Path) -> Result<String> {
+    let manifest = dir.join("Cargo.toml");
+    let output = plugin_cargo()
+        .args(["test", "--workspace", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(plugin_native_target_dir())
+        .output()
+        .with_context(|| format!("cannot run cargo for {}", manifest.display()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() {
+        bail!("the tests of {} failed:\n{text}", manifest.display());
+    }
+    Ok(text)
+}
+
 /// Builds the plugin crate in `crate_dir` and returns its component.
 ///
 /// The crate's whole workspace is built, as [`build_workspace`] does, so that plugins of
@@ -48,8 +94,7 @@ pub fn build_component(crate_dir: &Path) -> Result<PathBuf> {
 /// that builds one (a `cdylib`), by the member's canonical `Cargo.toml` path.
 pub fn build_workspace(dir: &Path) -> Result<BTreeMap<PathBuf, PathBuf>> {
     let manifest = dir.join("Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = plugin_cargo();
     cmd.args([
         "build",
         "--release",
@@ -62,19 +107,6 @@ pub fn build_workspace(dir: &Path) -> Result<BTreeMap<PathBuf, PathBuf>> {
     .arg(&manifest)
     .arg("--target-dir")
     .arg(wasm_target_dir());
-    // Settings meant for the host build (set when running under `cargo test`) must not leak
-    // into the wasm build.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_PRIMARY_PACKAGE",
-    ] {
-        cmd.env_remove(var);
-    }
     let output = cmd
         .output()
         .with_context(|| format!("cannot run cargo for {}", manifest.display()))?;

@@ -278,7 +278,10 @@ mod tests {
 
         std::fs::write(&path, "[plugins.x]\nconfig_file = \"missing.toml\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
-        assert!(err.contains("missing.toml") && err.contains("cannot read"), "{err}");
+        assert!(
+            err.contains("missing.toml") && err.contains("cannot read"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("bad.toml"), "rules = [").unwrap();
         std::fs::write(&path, "[plugins.x]\nconfig_file = \"bad.toml\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
