@@ -5,7 +5,7 @@
 use trellis_os::display::truncate;
 
 use crate::plan::Plan;
-use crate::plugin::Finding;
+use crate::plugin::{Finding, RuleInfo};
 
 /// Longest text: a finding's message, path and data values, a plugin error's message, a plan's
 /// reason.
@@ -29,6 +29,9 @@ pub fn finding(mut f: Finding) -> Finding {
     if let Some(path) = &mut f.path {
         truncate(path, MAX_TEXT);
     }
+    if let Some(commit) = &mut f.commit {
+        truncate(commit, MAX_NAME);
+    }
     if f.data
         .iter()
         .any(|(k, v)| k.len() > MAX_NAME || v.len() > MAX_TEXT)
@@ -43,6 +46,18 @@ pub fn finding(mut f: Finding) -> Finding {
             .collect();
     }
     f
+}
+
+/// Caps every field of a rule's description: the id and name like a finding's rule, the texts
+/// like its message.
+pub fn rule(mut r: RuleInfo) -> RuleInfo {
+    truncate(&mut r.id, MAX_NAME);
+    truncate(&mut r.name, MAX_NAME);
+    truncate(&mut r.summary, MAX_TEXT);
+    for text in [&mut r.help, &mut r.help_uri].into_iter().flatten() {
+        truncate(text, MAX_TEXT);
+    }
+    r
 }
 
 /// Caps a plan's reason.
@@ -86,6 +101,8 @@ mod tests {
             message: huge.clone(),
             branch: Some(huge.clone()),
             path: Some(huge.clone()),
+            commit: Some(huge.clone()),
+            line: Some(7),
             data: [(huge.clone(), huge.clone()), ("k".into(), "v".into())].into(),
         });
         let marker = format!("… [truncated, {} bytes]", huge.len());
@@ -93,6 +110,7 @@ mod tests {
         assert!(f.message.len() <= MAX_TEXT + marker.len());
         assert!(f.branch.unwrap().len() <= MAX_BRANCH + marker.len());
         assert!(f.path.unwrap().len() <= MAX_TEXT + marker.len());
+        assert!(f.commit.unwrap().len() <= MAX_NAME + marker.len());
         assert!(
             f.data
                 .iter()

@@ -33,7 +33,7 @@ pub use http::HttpSettings;
 pub use limits::{HostRefused, Limits};
 
 use crate::plan::{Machine, Plan, RunRecord};
-use crate::plugin::{Capability, Finding, Manifest, PluginKind, PluginSource, SourceError};
+use crate::plugin::{Analysis, Capability, Manifest, PluginKind, PluginSource, SourceError};
 use bindings::{PluginErr, VersionedPre};
 use cache::CompileCache;
 use engine::EpochTicker;
@@ -468,7 +468,7 @@ impl Runtime {
         plugin: &LoadedPlugin,
         scan: &RepoScan,
         invocation: Invocation,
-    ) -> (Result<Vec<Finding>, Failure>, Metrics) {
+    ) -> (Result<Analysis, Failure>, Metrics) {
         let limit = invocation.limits.max_result_kb.saturating_mul(1024);
         let scan_time = invocation.scan_time;
         let (result, metrics) = self.invoke(plugin, invocation, async |store| {
@@ -482,7 +482,11 @@ impl Runtime {
                     limit_bytes: limit,
                 })
             } else {
-                Ok(findings.into_iter().map(caps::finding).collect())
+                Ok(Analysis {
+                    findings: findings.into_iter().map(caps::finding).collect(),
+                    // API 0.1 cannot describe rules; later bindings fill this.
+                    rules: Vec::new(),
+                })
             }
         });
         (result, metrics)

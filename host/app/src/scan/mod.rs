@@ -16,7 +16,7 @@ use trellis_git::{
 };
 use trellis_os::display::{Escaped, EscapedDisplay};
 use trellis_runtime::plan::{Machine, Plan, RunRecord};
-use trellis_runtime::plugin::{Capability, PluginKind};
+use trellis_runtime::plugin::{Capability, PluginKind, RuleInfo};
 use trellis_runtime::{Failure, Invocation, LoadedPlugin, Metrics, Runtime};
 
 /// Denied-capability warnings shown per plugin invocation; the rest are summed up in one line.
@@ -342,7 +342,7 @@ fn plan(
         }
         plan
     });
-    Some(plugin_result(tuner, result, metrics))
+    Some(plugin_result(tuner, result, Vec::new(), metrics))
 }
 
 fn run_plugins(
@@ -385,7 +385,11 @@ fn run_plugins(
                     trellis_runtime::caps::MAX_DENIED
                 );
             }
-            plugin_result(plugin, result, metrics)
+            let (result, rules) = match result {
+                Ok(analysis) => (Ok(analysis.findings), analysis.rules),
+                Err(failure) => (Err(failure), Vec::new()),
+            };
+            plugin_result(plugin, result, rules, metrics)
         })
         .collect()
 }
@@ -434,6 +438,7 @@ fn invocation(
 fn plugin_result<T>(
     plugin: &LoadedPlugin,
     result: Result<T, Failure>,
+    rules: Vec<RuleInfo>,
     metrics: Metrics,
 ) -> PluginResult<T> {
     let (status, output, failure) = match result {
@@ -452,6 +457,8 @@ fn plugin_result<T>(
         status,
         failure,
         output,
+        rules,
+        suppressed_by_baseline: None,
         metrics,
     }
 }

@@ -168,6 +168,8 @@ fn finding(f: wit::Finding) -> Finding {
         message: f.message,
         branch: f.branch,
         path: f.path,
+        commit: None,
+        line: None,
         data: f.data.into_iter().collect(),
     }
 }

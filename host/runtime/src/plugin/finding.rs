@@ -35,8 +35,12 @@ pub struct Finding {
     pub message: String,
     /// The branch it is about, if any.
     pub branch: Option<String>,
-    /// The path it is about, if any.
+    /// The path it is about, if any (relative to the repository's root).
     pub path: Option<String>,
+    /// The commit it is about, if any (a full object id).
+    pub commit: Option<String>,
+    /// The line of `path` it is about, if any (1-based).
+    pub line: Option<u32>,
     /// Structured details.
     pub data: BTreeMap<String, String>,
 }
@@ -48,6 +52,8 @@ impl Finding {
             + self.message.len()
             + self.branch.as_ref().map_or(0, String::len)
             + self.path.as_ref().map_or(0, String::len)
+            + self.commit.as_ref().map_or(0, String::len)
+            + self.line.map_or(0, |_| 4)
             + self
                 .data
                 .iter()
@@ -55,4 +61,30 @@ impl Finding {
                 .sum::<usize>()
             + 16
     }
+}
+
+/// What a plugin says about one of its rules, so that reports (SARIF) can describe a rule even
+/// when it did not fire, and describe it better than its id when it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// The rule's id, as findings name it in `rule`.
+    pub id: String,
+    /// A short name, e.g. `StaleBranch`.
+    pub name: String,
+    /// One sentence on what the rule checks.
+    pub summary: String,
+    /// Longer help: why it matters and how to fix a violation.
+    pub help: Option<String>,
+    /// Where the rule is documented.
+    pub help_uri: Option<String>,
+}
+
+/// What an analyzer or policy returned: its findings and the description of its rules (empty
+/// for plugins whose API cannot describe rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    /// What the plugin found.
+    pub findings: Vec<Finding>,
+    /// The rules it has, whether they fired or not.
+    pub rules: Vec<RuleInfo>,
 }

@@ -6,6 +6,6 @@ mod manifest;
 mod source;
 
 pub use capability::{Capability, CapabilityError};
-pub use finding::{Finding, Severity};
+pub use finding::{Analysis, Finding, RuleInfo, Severity};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestError, PluginKind};
 pub use source::{PluginSource, SourceError, sha256_hex};
