@@ -308,3 +308,40 @@ fn the_junit_report_matches_its_golden_file() {
     write_junit(&report(), FailOn::Warning, &mut out).unwrap();
     check("report.junit.xml", out);
 }
+
+#[test]
+fn the_gate_counts_findings_by_threshold_and_failed_policies_only() {
+    use trellis_app::gate::verdict;
+    let report = report();
+    let error = verdict(&report, FailOn::Error);
+    // The secret and the missing protected branch; the failed analyzer (`hostile`) does not
+    // count, the failed policy does.
+    assert_eq!(error.failing_findings, 2);
+    assert_eq!(error.failed_policies, ["broken-policy@1.0.0 (repo)"]);
+    assert_eq!(verdict(&report, FailOn::Warning).failing_findings, 4);
+    assert!(!verdict(&report, FailOn::Never).failed());
+}
+
+#[test]
+fn a_report_is_its_own_baseline() {
+    use trellis_app::gate::Baseline;
+    let mut report = report();
+    let mut json = Vec::new();
+    write_json(&report, &mut json).unwrap();
+    let written = trellis_report::from_json(std::str::from_utf8(&json).unwrap()).unwrap();
+    let baseline = Baseline::of(&written);
+    assert_eq!(baseline.len(), 5);
+    baseline.apply(&mut report);
+    let kept: Vec<(usize, Option<u32>)> = report.repositories[0]
+        .plugins
+        .iter()
+        .map(|p| {
+            (
+                p.output.as_ref().map_or(0, Vec::len),
+                p.suppressed_by_baseline,
+            )
+        })
+        .collect();
+    // Findings gone and counted; failed plugins have nothing to count.
+    assert_eq!(kept, [(0, Some(1)), (0, None), (0, Some(4)), (0, None)]);
+}
