@@ -551,3 +551,42 @@ fn bad_baselines_and_output_specs_are_bad_input() {
     assert!(stderr(&out).contains("x.sarif: cannot write"));
     sarif(&std::fs::read(&ok).unwrap());
 }
+
+#[test]
+fn several_repositories_have_one_sarif_run_and_junit_suite_each() {
+    let (a, b) = (repo(), repo());
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[ERROR], false);
+    let mut cmd = trellis();
+    let out = cmd
+        .arg("--config")
+        .arg(&config)
+        .args(["scan", "--format", "sarif", "--output"])
+        .arg(format!("junit={}", dir.path().join("r.xml").display()))
+        .arg(a.path())
+        .arg(b.path())
+        .arg("--plugin")
+        .arg(plugin(&format!("tests/fixtures/plugins/{PLUGIN}")))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let log = sarif(&out.stdout);
+    let runs = log["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let categories: Vec<&str> = runs
+        .iter()
+        .map(|r| r["automationDetails"]["id"].as_str().unwrap())
+        .collect();
+    assert_ne!(categories[0], categories[1]);
+    for (run, repo) in runs.iter().zip([&a, &b]) {
+        assert_eq!(
+            run["properties"]["repository"],
+            repo.path().display().to_string()
+        );
+        assert_eq!(run["results"].as_array().unwrap().len(), 2);
+    }
+    let cases = junit(&std::fs::read(dir.path().join("r.xml")).unwrap());
+    let suites: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.suite.as_str()).collect();
+    assert_eq!(suites.len(), 2);
+    assert_eq!(cases.iter().filter(|c| c.status == "failure").count(), 4);
+}

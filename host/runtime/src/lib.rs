@@ -484,7 +484,8 @@ impl Runtime {
             } else {
                 Ok(Analysis {
                     findings: findings.into_iter().map(caps::finding).collect(),
-                    // API 0.1 cannot describe rules; later bindings fill this.
+                    // API 0.1 cannot describe rules. Bindings that can return them count
+                    // `RuleInfo::size` in the result limit and cap them with `caps::rule`.
                     rules: Vec::new(),
                 })
             }

@@ -79,6 +79,18 @@ pub struct RuleInfo {
     pub help_uri: Option<String>,
 }
 
+impl RuleInfo {
+    /// Approximate bytes of this description, for the result-size limit.
+    pub fn size(&self) -> usize {
+        self.id.len()
+            + self.name.len()
+            + self.summary.len()
+            + self.help.as_ref().map_or(0, String::len)
+            + self.help_uri.as_ref().map_or(0, String::len)
+            + 16
+    }
+}
+
 /// What an analyzer or policy returned: its findings and the description of its rules (empty
 /// for plugins whose API cannot describe rules).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
