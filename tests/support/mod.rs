@@ -342,3 +342,95 @@ pub fn findings(report: &Value, id: &str) -> Vec<Value> {
     assert_eq!(plugin["status"], "ok", "{id} failed: {plugin}");
     plugin["output"].as_array().expect("findings").clone()
 }
+
+/// Parses a SARIF log as `trellis scan` wrote it and checks it against the published OASIS
+/// SARIF 2.1.0 schema (`../shared/schemas/sarif-schema-2.1.0.json`, beside the project; a
+/// draft-04 schema): every SARIF a test produces goes through here.
+pub fn sarif(bytes: &[u8]) -> Value {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let log: Value = serde_json::from_slice(bytes).expect("SARIF is JSON");
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = checkout().join("../shared/schemas/sarif-schema-2.1.0.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("the SARIF schema {}: {e}", path.display()));
+        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the SARIF log breaks the SARIF 2.1.0 schema: {errors:?}\n{log}"
+    );
+    assert_eq!(log["version"], "2.1.0");
+    log
+}
+
+/// One JUnit test case as read back from XML.
+#[derive(Debug, Clone)]
+pub struct JunitCase {
+    /// The suite's name.
+    pub suite: String,
+    /// The case's name.
+    pub name: String,
+    /// `failure`, `error`, `skipped` or `passed`.
+    pub status: String,
+    /// The failure's (error's, skip's) message.
+    pub message: Option<String>,
+    /// The failure's text, or the passing case's system-out.
+    pub text: String,
+}
+
+/// Parses JUnit XML as `trellis scan` wrote it (a real XML parser: it must be well-formed) and
+/// returns every test case; the suites' `tests`/`failures`/`errors` counts must match them.
+pub fn junit(bytes: &[u8]) -> Vec<JunitCase> {
+    let text = std::str::from_utf8(bytes).expect("JUnit XML is UTF-8");
+    let doc = roxmltree::Document::parse(text).unwrap_or_else(|e| panic!("bad XML ({e}):\n{text}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let mut cases = Vec::new();
+    for suite in root.children().filter(|n| n.has_tag_name("testsuite")) {
+        let suite_name = suite.attribute("name").expect("suite name").to_string();
+        let mut counts = HashMap::<String, usize>::new();
+        let mut total = 0;
+        for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
+            total += 1;
+            let outcome = case
+                .children()
+                .find(|n| ["failure", "error", "skipped"].contains(&n.tag_name().name()));
+            let status = outcome
+                .map_or("passed", |n| n.tag_name().name())
+                .to_string();
+            *counts.entry(status.clone()).or_default() += 1;
+            let text = outcome
+                .or_else(|| case.children().find(|n| n.has_tag_name("system-out")))
+                .and_then(|n| n.text())
+                .unwrap_or_default()
+                .to_string();
+            cases.push(JunitCase {
+                suite: suite_name.clone(),
+                name: case.attribute("name").expect("case name").to_string(),
+                message: outcome
+                    .and_then(|n| n.attribute("message"))
+                    .map(String::from),
+                status,
+                text,
+            });
+        }
+        for (attribute, status) in [
+            ("tests", None),
+            ("failures", Some("failure")),
+            ("errors", Some("error")),
+        ] {
+            let expected = status.map_or(total, |s| counts.get(s).copied().unwrap_or(0));
+            assert_eq!(
+                suite.attribute(attribute),
+                Some(expected.to_string().as_str()),
+                "{attribute} of suite {suite_name}"
+            );
+        }
+    }
+    cases
+}

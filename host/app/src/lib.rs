@@ -4,6 +4,7 @@
 //! - [`config`]: the embedded default configuration and the user's overrides.
 //! - [`scan`]: one scan end to end — repositories aligned by `trellis-git`, plugins run by
 //!   `trellis-runtime`; [`report`]: its result, as JSON or a table.
+//! - [`gate`]: the CI gate — which findings fail a scan, fingerprints, baselines.
 //! - [`plugins`]: which plugins a scan runs, with which grants, and their outcomes.
 //! - [`store`]: installed plugins, versions, enable/disable, rollback, integrity.
 //!
@@ -11,6 +12,7 @@
 //! ← the `trellis` command line.
 
 pub mod config;
+pub mod gate;
 pub mod plugins;
 pub mod report;
 pub mod scan;

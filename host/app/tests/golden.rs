@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use trellis_app::gate::FailOn;
 use trellis_app::report::{
-    InputError, PluginResult, RepoReport, ScanReport, Status, write_json, write_table,
+    InputError, PluginResult, RepoReport, ScanReport, Status, write_json, write_junit, write_sarif,
+    write_table,
 };
 use trellis_git::facts::{ConflictPrediction, Diffstat};
 use trellis_git::{BranchError, BranchFacts, RepoFacts, RepoStats, Signature};
 use trellis_runtime::plan::Plan;
-use trellis_runtime::plugin::{Finding, PluginKind, Severity};
+use trellis_runtime::plugin::{Finding, PluginKind, RuleInfo, Severity};
 use trellis_runtime::{ApiVersion, Failure, Metrics};
 
 const DAY: i64 = 86_400;
@@ -80,6 +82,8 @@ fn report() -> ScanReport {
             api: ApiVersion::V0_1_0,
             status: Status::Ok,
             failure: None,
+            rules: Vec::new(),
+            suppressed_by_baseline: None,
             output: Some(Plan {
                 workers: 2,
                 diffstat: true,
@@ -134,6 +138,8 @@ fn report() -> ScanReport {
                         line: None,
                         data,
                     }]),
+                    rules: Vec::new(),
+                    suppressed_by_baseline: None,
                     metrics: metrics(),
                 },
                 PluginResult {
@@ -144,6 +150,21 @@ fn report() -> ScanReport {
                     status: Status::Failed,
                     failure: Some(Failure::OutOfFuel { limit: 1000 }),
                     output: None,
+                    rules: Vec::new(),
+                    suppressed_by_baseline: None,
+                    metrics: metrics(),
+                },
+                policy(),
+                PluginResult {
+                    id: "broken-policy".into(),
+                    version: semver::Version::new(1, 0, 0),
+                    kind: PluginKind::Policy,
+                    api: ApiVersion::V0_1_0,
+                    status: Status::Failed,
+                    failure: Some(Failure::Deadline { timeout_ms: 10 }),
+                    output: None,
+                    rules: Vec::new(),
+                    suppressed_by_baseline: None,
                     metrics: metrics(),
                 },
             ],
@@ -152,6 +173,90 @@ fn report() -> ScanReport {
             path: "/no/such/repo".into(),
             error: "/no/such/repo: no such file or directory".into(),
         }],
+    }
+}
+
+/// A policy whose findings have everything a finding can have: a path, a line, a commit, rule
+/// metadata or none, and hostile text (markup, control characters, a CDATA end).
+fn policy() -> PluginResult<Vec<Finding>> {
+    let finding = |rule: &str,
+                   severity,
+                   message: &str,
+                   branch: Option<&str>,
+                   path: Option<&str>,
+                   line: Option<u32>| Finding {
+        rule: rule.into(),
+        severity,
+        message: message.into(),
+        branch: branch.map(String::from),
+        path: path.map(String::from),
+        commit: line.map(|_| "c".repeat(40)),
+        line,
+        data: BTreeMap::new(),
+    };
+    PluginResult {
+        id: "enterprise-policy".into(),
+        version: semver::Version::new(0, 2, 0),
+        kind: PluginKind::Policy,
+        api: ApiVersion::V0_1_0,
+        status: Status::Ok,
+        failure: None,
+        output: Some(vec![
+            finding(
+                "secret",
+                Severity::Error,
+                "token <b>&amp;</b> ]]> \u{1b}[31mred\u{7} \"quoted\"",
+                Some("feature/conflict"),
+                Some("src/config dir/keys.env"),
+                Some(12),
+            ),
+            finding(
+                "forbidden-path",
+                Severity::Warning,
+                "vendor/ is forbidden",
+                Some("old-work"),
+                Some("vendor/x.bin"),
+                None,
+            ),
+            finding(
+                "naming",
+                Severity::Info,
+                "branch name 'squashed' has no prefix",
+                Some("squashed"),
+                None,
+                None,
+            ),
+            finding(
+                "protected",
+                Severity::Error,
+                "protected branch release is missing",
+                None,
+                None,
+                None,
+            ),
+        ]),
+        rules: vec![
+            RuleInfo {
+                id: "secret".into(),
+                name: "Secret".into(),
+                summary: "No credentials in added lines.".into(),
+                help: Some(
+                    "Revoke the credential, then remove it from the branch's history.".into(),
+                ),
+                help_uri: Some("https://example.com/rules/secret".into()),
+                default_severity: Severity::Error,
+            },
+            RuleInfo {
+                id: "dco".into(),
+                name: "Dco".into(),
+                summary: "Every commit is signed off.".into(),
+                help: None,
+                help_uri: None,
+                default_severity: Severity::Warning,
+            },
+        ],
+        suppressed_by_baseline: Some(3),
+        metrics: metrics(),
     }
 }
 
@@ -183,4 +288,63 @@ fn the_table_matches_its_golden_file() {
     let mut out = Vec::new();
     write_table(&report(), &mut out).unwrap();
     check("report.txt", out);
+}
+
+#[test]
+fn the_sarif_log_matches_its_golden_file_and_the_oasis_schema() {
+    let mut out = Vec::new();
+    write_sarif(&report(), &mut out).unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/schemas/sarif-schema-2.1.0.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    check("report.sarif", out);
+}
+
+#[test]
+fn the_junit_report_matches_its_golden_file() {
+    let mut out = Vec::new();
+    write_junit(&report(), FailOn::Warning, &mut out).unwrap();
+    check("report.junit.xml", out);
+}
+
+#[test]
+fn the_gate_counts_findings_by_threshold_and_failed_policies_only() {
+    use trellis_app::gate::verdict;
+    let report = report();
+    let error = verdict(&report, FailOn::Error);
+    // The secret and the missing protected branch; the failed analyzer (`hostile`) does not
+    // count, the failed policy does.
+    assert_eq!(error.failing_findings, 2);
+    assert_eq!(error.failed_policies, ["broken-policy@1.0.0 (repo)"]);
+    assert_eq!(verdict(&report, FailOn::Warning).failing_findings, 4);
+    assert!(!verdict(&report, FailOn::Never).failed());
+}
+
+#[test]
+fn a_report_is_its_own_baseline() {
+    use trellis_app::gate::Baseline;
+    let mut report = report();
+    let mut json = Vec::new();
+    write_json(&report, &mut json).unwrap();
+    let written = trellis_report::from_json(std::str::from_utf8(&json).unwrap()).unwrap();
+    let baseline = Baseline::of(&written);
+    assert_eq!(baseline.len(), 5);
+    baseline.apply(&mut report);
+    let kept: Vec<(usize, Option<u32>)> = report.repositories[0]
+        .plugins
+        .iter()
+        .map(|p| {
+            (
+                p.output.as_ref().map_or(0, Vec::len),
+                p.suppressed_by_baseline,
+            )
+        })
+        .collect();
+    // Findings gone and counted; failed plugins have nothing to count.
+    assert_eq!(kept, [(0, Some(1)), (0, None), (0, Some(4)), (0, None)]);
 }

@@ -15,6 +15,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad usage or bad input (a path, a base, a plugin, a config).
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code: the scan ran and the gate failed: findings at or above `--fail-on` exist (or a
+/// policy plugin failed to run). Bad input (2) and internal failure (1) win over it.
+pub const EXIT_GATE: u8 = 3;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -48,6 +51,33 @@ pub enum ScanFormat {
     Table,
     /// The JSON report (schema in `host/report/schema/report.schema.json`), for machines.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF tools.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+}
+
+impl ScanFormat {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanFormat::Table => "table",
+            ScanFormat::Json => "json",
+            ScanFormat::Sarif => "sarif",
+            ScanFormat::Junit => "junit",
+        }
+    }
+}
+
+/// `--fail-on`: from which severity on findings fail the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Error findings (and policies that failed to run).
+    Error,
+    /// Warning and error findings (and policies that failed to run).
+    Warning,
+    /// Nothing: the exit code ignores findings.
+    Never,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,9 +97,19 @@ pub struct ScanArgs {
     /// Grant a capability to a plugin, e.g. `--grant my-plugin:git.history`.
     #[arg(long = "grant", value_name = "ID:CAP")]
     pub grants: Vec<String>,
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     pub format: ScanFormat,
+    /// Also write the report in FORMAT (json, table, sarif, junit) to PATH, atomically; `-` is
+    /// stdout (instead of --format). Repeat for several.
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = scan::parse_output)]
+    pub outputs: Vec<scan::OutputSpec>,
+    /// Exit 3 when findings at or above this severity exist [config: gate.fail_on, default error].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+    /// An earlier JSON report: findings it already has are not reported, nor counted.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use trellis_app::config::Config;
+use trellis_app::gate::{Baseline, FailOn, GateVerdict, verdict};
 use trellis_app::plugins::{ScanPlugins, SetupError, record_outcomes, scan_plugins};
 use trellis_app::report::InputError;
-use trellis_app::report::{write_json, write_table};
+use trellis_app::report::{ScanReport, write_json, write_junit, write_sarif, write_table};
 use trellis_app::scan::{
     EngineSettings, ForcedOptions, ScanProgress, ScanRequest, run as run_scan,
 };
@@ -19,7 +20,8 @@ use trellis_os::memory::peak_rss_bytes;
 use trellis_runtime::plan::RunRecord;
 
 use super::{
-    Cli, EXIT_FAILURE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, ScanArgs, ScanFormat, error_line,
+    Cli, EXIT_FAILURE, EXIT_GATE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, FailOnArg, ScanArgs,
+    ScanFormat, error_line,
 };
 
 /// Runs `trellis scan` and returns its exit code.
@@ -27,6 +29,25 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
     let config = match super::load_config(cli) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    let fail_on = match args.fail_on {
+        Some(FailOnArg::Error) => FailOn::Error,
+        Some(FailOnArg::Warning) => FailOn::Warning,
+        Some(FailOnArg::Never) => FailOn::Never,
+        None => config.gate.fail_on,
+    };
+    if args.outputs.iter().filter(|o| o.path.is_none()).count() > 1 {
+        error_line("--output: at most one output can go to stdout (`-`)");
+        return EXIT_INPUT;
+    }
+    // Read before scanning: a baseline that cannot be used is bad input, found in a moment
+    // rather than after a long scan.
+    let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            error_line(e);
+            return EXIT_INPUT;
+        }
     };
     let store = Store::default_home().map(Store::at);
     let ScanPlugins {
@@ -145,29 +166,129 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         }
     }
 
+    if let Some(baseline) = &baseline {
+        baseline.apply(&mut report);
+    }
+    let gate = verdict(&report, fail_on);
+
+    // Stdout gets --format, unless an --output goes to `-`.
+    let stdout_format = args
+        .outputs
+        .iter()
+        .find(|o| o.path.is_none())
+        .map_or(args.format, |o| o.format);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let written = match args.format {
-        ScanFormat::Json => write_json(&report, &mut out),
-        ScanFormat::Table => write_table(&report, &mut out),
-    };
+    let written = render(&report, stdout_format, fail_on, &mut out);
     if let Err(e) = written.and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         error_line(format!("cannot write the report: {e}"));
         return EXIT_FAILURE;
     }
+    drop(out);
+    let mut unwritable = false;
+    for output in &args.outputs {
+        let Some(path) = &output.path else { continue };
+        let mut bytes = Vec::new();
+        let written = render(&report, output.format, fail_on, &mut bytes)
+            .and_then(|()| trellis_os::write_atomically(path, &bytes));
+        if let Err(e) = written {
+            // The user named the path: one that cannot be written is bad input, like a
+            // repository path that does not exist.
+            error_line(format!(
+                "--output {}={}: cannot write: {e}",
+                output.format.name(),
+                path.display()
+            ));
+            unwritable = true;
+        }
+    }
     // Inputs that could not be scanned go to stderr in every format; the error already names the path.
     for e in &report.errors {
         error_line(&e.error);
     }
+    if gate.failed() {
+        gate_line(&gate, fail_on);
+    }
     if interrupted {
         EXIT_INTERRUPTED
-    } else if report.errors.is_empty() {
-        EXIT_OK
-    } else {
+    } else if !report.errors.is_empty() || unwritable {
         EXIT_INPUT
+    } else if gate.failed() {
+        EXIT_GATE
+    } else {
+        EXIT_OK
     }
+}
+
+/// Writes `report` in `format`.
+fn render(
+    report: &ScanReport,
+    format: ScanFormat,
+    fail_on: FailOn,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        ScanFormat::Json => write_json(report, out),
+        ScanFormat::Table => write_table(report, out),
+        ScanFormat::Sarif => write_sarif(report, out),
+        ScanFormat::Junit => write_junit(report, fail_on, out),
+    }
+}
+
+/// Says on stderr why the gate failed, so a CI log shows it whatever went to stdout.
+fn gate_line(gate: &GateVerdict, fail_on: FailOn) {
+    let mut reasons = Vec::new();
+    if gate.failing_findings > 0 {
+        reasons.push(format!(
+            "{} finding{} at or above {}",
+            gate.failing_findings,
+            if gate.failing_findings == 1 { "" } else { "s" },
+            fail_on.as_str()
+        ));
+    }
+    for policy in &gate.failed_policies {
+        reasons.push(format!("policy {policy} failed to run"));
+    }
+    eprintln!(
+        "gate failed (--fail-on {}): {}",
+        fail_on.as_str(),
+        trellis_os::display::EscapedDisplay(reasons.join("; "))
+    );
+}
+
+/// One `--output FORMAT=PATH`.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    /// What to write.
+    pub format: ScanFormat,
+    /// Where; `None` for stdout (`-`).
+    pub path: Option<PathBuf>,
+}
+
+/// Parses `FORMAT=PATH` (clap reports an error as a usage error, exit code 2, quoting the value).
+pub fn parse_output(spec: &str) -> Result<OutputSpec, String> {
+    let Some((format, path)) = spec.split_once('=') else {
+        return Err("expected FORMAT=PATH, e.g. sarif=trellis.sarif".into());
+    };
+    let format = match format {
+        "json" => ScanFormat::Json,
+        "table" => ScanFormat::Table,
+        "sarif" => ScanFormat::Sarif,
+        "junit" => ScanFormat::Junit,
+        other => {
+            return Err(format!(
+                "unknown format `{other}`: expected json, table, sarif or junit"
+            ));
+        }
+    };
+    let path = match path {
+        "" => return Err("the PATH after `=` is empty (`-` is stdout)".into()),
+        "-" => None,
+        p => Some(PathBuf::from(p)),
+    };
+    Ok(OutputSpec { format, path })
 }
 
 /// Flags of the git engine.

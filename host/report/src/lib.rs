@@ -213,6 +213,13 @@ pub struct PluginResult<T> {
     /// What it produced (when `status` is `ok`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<T>,
+    /// The rules the plugin described (analyzers and policies whose API can describe them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// Findings left out of `output` because the baseline report (`--baseline`) had them;
+    /// absent without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by_baseline: Option<u32>,
     /// What the invocation cost.
     pub metrics: Metrics,
 }
@@ -348,18 +355,43 @@ pub struct Finding {
     /// The branch it is about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
-    /// The commit it is about, if any (full hex id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// The path it is about, if any.
+    /// The path it is about, if any, relative to the repository's root.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The commit it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The line of `path` it is about, if any (1-based).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub line: Option<u32>,
     /// Structured details.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, String>,
+    /// The finding's identity across scans (hex): the same plugin, repository, rule, branch,
+    /// path and message (numbers in it aside) give the same fingerprint, whatever the line.
+    /// `--baseline` matches findings by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// What a plugin says about one of its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rule {
+    /// The id findings name in `rule`.
+    pub id: String,
+    /// A short name.
+    pub name: String,
+    /// One sentence on what it checks.
+    pub summary: String,
+    /// Why it matters and how to fix a violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Where the rule is documented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_uri: Option<String>,
+    /// The severity of its findings unless configured otherwise.
+    pub default_severity: Severity,
 }
 
 /// How serious a finding is.
@@ -504,6 +536,8 @@ mod tests {
                 api: "0.1.0".into(),
                 status: Status::Ok,
                 failure: None,
+                rules: Vec::new(),
+                suppressed_by_baseline: None,
                 output: Some(Plan {
                     workers: 2,
                     diffstat: true,
@@ -568,6 +602,15 @@ mod tests {
                         requested_bytes: 2,
                     }),
                     output: None,
+                    rules: vec![Rule {
+                        id: "r".into(),
+                        name: "R".into(),
+                        summary: "checks r".into(),
+                        help: None,
+                        help_uri: Some("https://example.com/r".into()),
+                        default_severity: Severity::Warning,
+                    }],
+                    suppressed_by_baseline: Some(2),
                     metrics,
                 }],
             }],

@@ -45,6 +45,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// `[trust]`: plugin signatures.
     pub trust: TrustConfig,
+    /// `[gate]`: when a scan fails a CI pipeline.
+    pub gate: GateConfig,
     #[serde(default)]
     /// `[plugins.ID]`: per-plugin configuration, grants and limits.
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -96,6 +98,14 @@ pub struct TrustConfig {
     pub require_signatures: bool,
     /// Trusted ed25519 public keys (hex).
     pub keys: Vec<String>,
+}
+
+/// `[gate]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Findings of this severity or above fail the scan (exit code 3); `--fail-on` overrides.
+    pub fail_on: crate::gate::FailOn,
 }
 
 /// `[plugins.ID]`.
@@ -235,6 +245,19 @@ mod tests {
         let config = Config::load(None).unwrap();
         assert_eq!(config.limits.memory_mb, 256);
         assert_eq!(config.base(), None);
+        assert_eq!(config.gate.fail_on, crate::gate::FailOn::Error);
+    }
+
+    #[test]
+    fn fail_on_is_configurable_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "[gate]\nfail_on = \"warning\"\n").unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.gate.fail_on, crate::gate::FailOn::Warning);
+        std::fs::write(&path, "[gate]\nfail_on = \"sometimes\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("sometimes") && err.contains("t.toml"), "{err}");
     }
 
     #[test]

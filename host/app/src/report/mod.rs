@@ -3,15 +3,19 @@
 
 pub mod columns;
 mod json;
+mod junit;
+mod sarif;
 mod table;
 mod wire;
 
 use trellis_git::{BranchError, BranchFacts, RepoFacts};
 use trellis_runtime::plan::Plan;
-use trellis_runtime::plugin::{Finding, PluginKind};
+use trellis_runtime::plugin::{Finding, PluginKind, RuleInfo};
 use trellis_runtime::{ApiVersion, Failure, Metrics};
 
 pub use json::write_json;
+pub use junit::{junit, write_junit};
+pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA, sarif, uri_path, write_sarif};
 pub use table::write_table;
 
 /// Everything one `trellis scan` found.
@@ -68,6 +72,11 @@ pub struct PluginResult<T> {
     pub failure: Option<Failure>,
     /// What it produced.
     pub output: Option<T>,
+    /// The rules an analyzer or policy described (empty when its API cannot describe them).
+    pub rules: Vec<RuleInfo>,
+    /// Findings dropped from `output` because a baseline report already had them (`None`
+    /// without a baseline).
+    pub suppressed_by_baseline: Option<u32>,
     /// What the invocation cost.
     pub metrics: Metrics,
 }

@@ -120,18 +120,27 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
         for plugin in &repo.plugins {
             match (plugin.status, &plugin.output) {
                 (Status::Ok, Some(findings)) => {
+                    let suppressed = match plugin.suppressed_by_baseline {
+                        Some(n) if n > 0 => format!(", {n} more in the baseline"),
+                        _ => String::new(),
+                    };
                     writeln!(
                         out,
-                        "  {}@{}: {} findings ({:.1} ms)",
+                        "  {}@{}: {} findings{suppressed} ({:.1} ms)",
                         plugin.id,
                         plugin.version,
                         findings.len(),
                         plugin.metrics.duration_ms
                     )?;
                     for finding in findings {
+                        let at = match (&finding.path, finding.line) {
+                            (Some(path), Some(line)) => format!(" ({}:{line})", Escaped(path)),
+                            (Some(path), None) => format!(" ({})", Escaped(path)),
+                            _ => String::new(),
+                        };
                         writeln!(
                             out,
-                            "    {:<7} {}: {}",
+                            "    {:<7} {}: {}{at}",
                             finding.severity.as_str(),
                             Escaped(&finding.rule),
                             Escaped(&finding.message)

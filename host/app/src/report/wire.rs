@@ -4,7 +4,7 @@
 use trellis_git::facts::{self as git, ConflictPrediction};
 use trellis_report as wire;
 use trellis_runtime::plan::Plan;
-use trellis_runtime::plugin::{Finding, Severity};
+use trellis_runtime::plugin::{Finding, RuleInfo, Severity};
 use trellis_runtime::{Failure, Metrics};
 
 use super::{InputError, PluginResult, RepoReport, ScanReport, Status};
@@ -37,7 +37,13 @@ fn repo(r: &RepoReport) -> wire::RepoReport {
         plugins: r
             .plugins
             .iter()
-            .map(|p| plugin_result(p, |f| f.iter().map(finding).collect()))
+            .map(|p| {
+                plugin_result(p, |f| {
+                    f.iter()
+                        .map(|f| finding(f, &crate::gate::fingerprint(&p.id, &r.facts.path, f)))
+                        .collect()
+                })
+            })
             .collect(),
     }
 }
@@ -133,6 +139,8 @@ fn plugin_result<T, W>(r: &PluginResult<T>, output: impl Fn(&T) -> W) -> wire::P
         },
         failure: r.failure.as_ref().map(failure),
         output: r.output.as_ref().map(output),
+        rules: r.rules.iter().map(rule).collect(),
+        suppressed_by_baseline: r.suppressed_by_baseline,
         metrics: metrics(&r.metrics),
     }
 }
@@ -202,19 +210,35 @@ fn metrics(m: &Metrics) -> wire::Metrics {
     }
 }
 
-fn finding(f: &Finding) -> wire::Finding {
+fn rule(r: &RuleInfo) -> wire::Rule {
+    wire::Rule {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        summary: r.summary.clone(),
+        help: r.help.clone(),
+        help_uri: r.help_uri.clone(),
+        default_severity: severity(r.default_severity),
+    }
+}
+
+fn finding(f: &Finding, fingerprint: &str) -> wire::Finding {
     wire::Finding {
         rule: f.rule.clone(),
-        severity: match f.severity {
-            Severity::Info => wire::Severity::Info,
-            Severity::Warning => wire::Severity::Warning,
-            Severity::Error => wire::Severity::Error,
-        },
+        severity: severity(f.severity),
         message: f.message.clone(),
         branch: f.branch.clone(),
         commit: f.commit.clone(),
         path: f.path.clone(),
         line: f.line,
         data: f.data.clone(),
+        fingerprint: Some(fingerprint.to_string()),
+    }
+}
+
+fn severity(s: Severity) -> wire::Severity {
+    match s {
+        Severity::Info => wire::Severity::Info,
+        Severity::Warning => wire::Severity::Warning,
+        Severity::Error => wire::Severity::Error,
     }
 }

@@ -16,7 +16,7 @@ use trellis_git::{
 };
 use trellis_os::display::{Escaped, EscapedDisplay};
 use trellis_runtime::plan::{Machine, Plan, RunRecord};
-use trellis_runtime::plugin::{Capability, PluginKind};
+use trellis_runtime::plugin::{Capability, PluginKind, RuleInfo};
 use trellis_runtime::{Failure, Invocation, LoadedPlugin, Metrics, Runtime};
 
 /// Denied-capability warnings shown per plugin invocation; the rest are summed up in one line.
@@ -342,7 +342,7 @@ fn plan(
         }
         plan
     });
-    Some(plugin_result(tuner, result, metrics))
+    Some(plugin_result(tuner, result, Vec::new(), metrics))
 }
 
 fn run_plugins(
@@ -364,8 +364,6 @@ fn run_plugins(
                 Some(failure) => (Err(failure), Metrics::default()),
                 None => runtime.analyze(plugin, scan, invocation),
             };
-            // TODO(gate merge): the rules go to the report with the gate's SARIF metadata.
-            let result = result.map(|outcome| outcome.findings);
             // Rate-limited like log lines: a plugin cannot flood the terminal with warnings.
             for capability in metrics.denied.iter().take(MAX_DENIED_WARNINGS) {
                 let capability = Escaped(capability);
@@ -387,7 +385,11 @@ fn run_plugins(
                     trellis_runtime::caps::MAX_DENIED
                 );
             }
-            plugin_result(plugin, result, metrics)
+            let (result, rules) = match result {
+                Ok(outcome) => (Ok(outcome.findings), outcome.rules),
+                Err(failure) => (Err(failure), Vec::new()),
+            };
+            plugin_result(plugin, result, rules, metrics)
         })
         .collect()
 }
@@ -436,6 +438,7 @@ fn invocation(
 fn plugin_result<T>(
     plugin: &LoadedPlugin,
     result: Result<T, Failure>,
+    rules: Vec<RuleInfo>,
     metrics: Metrics,
 ) -> PluginResult<T> {
     let (status, output, failure) = match result {
@@ -454,6 +457,8 @@ fn plugin_result<T>(
         status,
         failure,
         output,
+        rules,
+        suppressed_by_baseline: None,
         metrics,
     }
 }
