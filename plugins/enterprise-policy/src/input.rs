@@ -196,3 +196,26 @@ pub struct RepoInput {
     /// the host found one; the configuration can also give one inline.
     pub allowed_signers: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_kinds_by_armor() {
+        assert_eq!(
+            SigKind::from_armor("-----BEGIN PGP SIGNATURE-----\n\nx"),
+            SigKind::Gpg
+        );
+        assert_eq!(
+            SigKind::from_armor("\n-----BEGIN SSH SIGNATURE-----\nx"),
+            SigKind::Ssh
+        );
+        assert_eq!(
+            SigKind::from_armor("-----BEGIN SIGNED MESSAGE-----\nx"),
+            SigKind::X509
+        );
+        assert_eq!(SigKind::from_armor("garbage"), SigKind::Unknown);
+        assert_eq!(SigKind::from_armor(""), SigKind::Unknown);
+    }
+}

@@ -528,7 +528,7 @@ fn split_scopes(scope: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Lints one message; `None` options mean config-conventional's.
+/// Lints one message (`ConventionalOptions::default()` is config-conventional).
 pub fn lint(message: &str, o: &ConventionalOptions) -> Verdict {
     if is_ignored(message) {
         return Verdict {
