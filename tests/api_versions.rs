@@ -151,7 +151,15 @@ fn history_repo() -> History {
     repo.git(&["commit", "-q", "-m", "twin: same change to a.txt"]);
     repo.clock += 60;
 
-    repo.git(&["checkout", "-q", "main"]);
+    // Unrelated history: its root commit's "before" is the empty tree, which git never stores.
+    repo.git(&["checkout", "-q", "--orphan", "lonely"]);
+    repo.git(&["rm", "-q", "-r", "--cached", "."]);
+    for f in ["a.txt", "gone.txt", "new.txt", "blob.bin", "big.psd"] {
+        let _ = std::fs::remove_file(repo.path().join(f));
+    }
+    repo.commit_file("solo.txt", "alone\n", "lonely root");
+
+    repo.git(&["checkout", "-q", "-f", "main"]);
     repo.commit_file("later.txt", "main moved on\n", "main moves on");
     History {
         repo,
@@ -278,6 +286,12 @@ fn range_changes_are_git_diff_name_status_since_the_merge_base() {
             .collect();
         assert_eq!(ours, git, "{branch}");
     }
+    // No merge base: everything the unrelated branch has is added.
+    let lonely: Vec<(&str, &str)> = of(&found, "change", "lonely")
+        .iter()
+        .map(|c| (c["message"].as_str().unwrap(), c["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lonely, vec![("Added", "solo.txt")]);
     let changes = of(&found, "change", "feature");
     let by_path = |p: &str| *changes.iter().find(|c| c["path"] == p).unwrap();
     assert_eq!(by_path("blob.bin")["data"]["binary"], "Some(true)");
@@ -374,6 +388,20 @@ fn added_lines_per_commit_are_git_log_patches_naming_their_commits() {
         })
         .collect();
     assert_eq!(ours, git);
+    // A root commit's lines, against the empty tree.
+    let root = h.repo.git(&["rev-parse", "lonely"]);
+    let lonely: Vec<(String, String, u64, String)> = of(&found, "added", "lonely")
+        .iter()
+        .map(|f| {
+            (
+                f["commit"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(lonely, vec![(root, "solo.txt".into(), 1, "alone".into())]);
 }
 
 #[test]
@@ -414,6 +442,9 @@ fn batch_queries_need_their_grants_and_stop_at_the_byte_budget_range_by_range() 
         "history-probe:git.blobs",
         "--config",
         config.to_str().unwrap(),
+        // The refusals are error findings of the probe: not the gate's business here.
+        "--fail-on",
+        "never",
     ]);
     let found = findings(&report, "history-probe");
     let refused = of(&found, "history-error", "feature");

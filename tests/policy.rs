@@ -211,29 +211,36 @@ kind = "secrets"
     }
 }
 
-fn scan(p: &Planted, extra: &[&str]) -> (Value, std::process::Output) {
+/// Scans with the policy; the JSON report, the SARIF log, and how the process ended.
+fn scan(p: &Planted, extra: &[&str]) -> (Value, Value, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("trellis.toml");
     std::fs::write(&config, &p.config).unwrap();
+    let sarif = dir.path().join("policy.sarif");
     let policy = plugin("plugins/enterprise-policy");
     let out = trellis()
         .args(["scan", "--format", "json", "--config"])
         .arg(&config)
         .arg("--plugin")
         .arg(&policy)
+        .arg("--output")
+        .arg(format!("sarif={}", sarif.display()))
         .arg(p.repo.path())
         .args(extra)
         .output()
         .unwrap();
-    (support::report(&out.stdout), out)
+    let log = support::sarif(&std::fs::read(&sarif).unwrap());
+    (support::report(&out.stdout), log, out)
 }
 
 #[test]
 fn every_rule_reports_exactly_its_planted_violations() {
     let p = planted();
-    let (report, out) = scan(&p, &[]);
-    assert!(
-        out.status.success(),
+    let (report, log, out) = scan(&p, &[]);
+    // Error findings fail the gate.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -271,7 +278,7 @@ fn every_rule_reports_exactly_its_planted_violations() {
     let text = serde_json::to_string(&report).unwrap();
     assert!(!text.contains(TOKEN), "the token leaked into the report");
 
-    // Every rule is described to the host, fired or not.
+    // Every configured rule is described, fired or not, in the report and in SARIF.
     let result = report["repositories"][0]["plugins"]
         .as_array()
         .unwrap()
@@ -281,6 +288,58 @@ fn every_rule_reports_exactly_its_planted_violations() {
         .clone();
     assert_eq!(result["api"], "0.2.0");
     assert!(result["metrics"]["queries"].as_u64().unwrap() >= 3);
+    let described: BTreeSet<&str> = result["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let configured: BTreeSet<&str> = p.expected.keys().copied().collect();
+    assert_eq!(described, configured);
+    let run = &log["runs"][0];
+    let sarif_rules: BTreeSet<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sarif_rules, configured);
+    let secret = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "secrets")
+        .unwrap();
+    let location = &secret["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "config.py");
+    assert_eq!(location["region"]["startLine"], 2);
+    assert_eq!(secret["level"], "error");
+}
+
+#[test]
+fn the_gate_follows_the_configured_severities() {
+    // Only a warning rule fires: under `--fail-on error` (the default) the gate passes, under
+    // `warning` it fails, under `never` nothing fails it.
+    let p = Planted {
+        config: r#"
+[plugins.enterprise-policy]
+grants = ["git.history", "git.blobs"]
+
+[[plugins.enterprise-policy.config.rules]]
+id = "names"
+kind = "branch-naming"
+severity = "warning"
+exclude = ["main", "release/*"]
+prefixes = ["feature/", "fix/", "signed/"]
+"#
+        .into(),
+        ..planted()
+    };
+    for (fail_on, code) in [("error", 0), ("warning", 3), ("never", 0)] {
+        let (report, _, out) = scan(&p, &["--fail-on", fail_on]);
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
+        assert_eq!(findings(&report, "enterprise-policy").len(), 1);
+    }
 }
 
 #[test]
@@ -298,7 +357,9 @@ pattern = "([unclosed"
         .into(),
         ..planted()
     };
-    let (report, _) = scan(&p, &[]);
+    let (report, _, out) = scan(&p, &[]);
+    // A policy that could not run fails the gate.
+    assert_eq!(out.status.code(), Some(3));
     let result = &report["repositories"][0]["plugins"][0];
     assert_eq!(result["status"], "failed", "{result}");
     let failure = result["failure"].to_string();

@@ -39,16 +39,8 @@ impl TreeDiffer {
         old: ObjectId,
         new: ObjectId,
     ) -> Result<Vec<Change>, TreeFactsError> {
-        use gix::prelude::FindExt;
-        let read = |id: ObjectId, e: gix::Error| ObjectError::read(ObjectKind::Tree, id, e);
-        let old_iter = repo
-            .objects
-            .find_tree_iter(&old, &mut self.old_buf)
-            .map_err(|e| read(old, e))?;
-        let new_iter = repo
-            .objects
-            .find_tree_iter(&new, &mut self.new_buf)
-            .map_err(|e| read(new, e))?;
+        let old_iter = tree_iter(repo, old, &mut self.old_buf)?;
+        let new_iter = tree_iter(repo, new, &mut self.new_buf)?;
         let mut recorder = gix::diff::tree::Recorder::default();
         gix::diff::tree(
             old_iter,
@@ -105,6 +97,22 @@ impl TreeDiffer {
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
+}
+
+/// The entries of tree `id`. git never stores the empty tree (the "before" of a root commit, or
+/// of unrelated histories): it is known, not read.
+fn tree_iter<'a>(
+    repo: &gix::Repository,
+    id: ObjectId,
+    buf: &'a mut Vec<u8>,
+) -> Result<gix::objs::TreeRefIter<'a>, ObjectError> {
+    use gix::prelude::FindExt;
+    if id == ObjectId::empty_tree(id.kind()) {
+        return Ok(gix::objs::TreeRefIter::from_bytes(&[], id.kind()));
+    }
+    repo.objects
+        .find_tree_iter(&id, buf)
+        .map_err(|e| ObjectError::read(ObjectKind::Tree, id, e))
 }
 
 /// The root tree of commit `id`.
