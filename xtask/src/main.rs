@@ -2,8 +2,9 @@
 //! (default `target/plugins`).
 //! `cargo xtask demo`: builds the plugins, generates a small repository (`target/demo-repo`) and
 //! scans it and this checkout with them — the README's run command.
-//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
-//! generates a deterministic test repository (see `xtask::fixture`).
+//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT`:
+//! generates a deterministic test repository (see `xtask::fixture`); with `--plant-secrets`, also
+//! secrets, decoys and policy violations, listed in `OUT.planted.json`.
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
 
@@ -13,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use xtask::bench::BenchSpec;
 use xtask::fixture::{FixtureSpec, generate};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,6 +148,7 @@ fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
             "--files" => spec.files = number("--files")? as usize,
             "--seed" => spec.seed = number("--seed")?,
             "--commit-graph" => spec.commit_graph = true,
+            "--plant-secrets" => spec.plant_secrets = true,
             other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
             other => out = Some(PathBuf::from(other)),
         }
