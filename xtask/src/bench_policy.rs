@@ -236,6 +236,12 @@ pub fn run(spec: &PolicyBenchSpec) -> Result<bool> {
         per_s(distinct_bytes),
         secrets.mb_per_s()
     );
+    // Fuel counts wasm instructions: unlike the times, it does not move with the machine's load.
+    println!(
+        "scanning fuel: {:.1} per byte of added content returned ({} fuel)",
+        secrets.fuel.saturating_sub(baseline.fuel) as f64 / secrets.query_bytes.max(1) as f64,
+        secrets.fuel.saturating_sub(baseline.fuel)
+    );
     println!("\n== findings by rule (all rules)");
     for (rule, n) in count_by(&full.findings, |f| f["rule"].as_str().map(String::from)) {
         println!("{rule:<28} {n}");
@@ -262,7 +268,7 @@ pub fn run(spec: &PolicyBenchSpec) -> Result<bool> {
         }
         return Ok(true);
     };
-    Ok(recall(&manifest, &full.findings))
+    Ok(recall(&manifest_path, &manifest, &full.findings))
 }
 
 /// Which rules of the example config a run enables.
@@ -427,7 +433,7 @@ fn at(f: &Value, p: &Value, branch: &str) -> bool {
 
 /// Prints recall of the planted secrets and violations and the findings on decoys; whether
 /// everything planted was found.
-fn recall(manifest: &Value, findings: &[Value]) -> bool {
+fn recall(path: &Path, manifest: &Value, findings: &[Value]) -> bool {
     let empty = Vec::new();
     let list = |key: &str| manifest[key].as_array().unwrap_or(&empty);
     let secret_findings: Vec<&Value> = findings
@@ -501,7 +507,7 @@ fn recall(manifest: &Value, findings: &[Value]) -> bool {
     }
 
     let decoys = list("decoys").len();
-    println!("\n== recall (planted in {})", "OUT.planted.json");
+    println!("\n== recall (planted: {})", path.display());
     println!(
         "secrets (rule, branch, commit, path, line): {}/{} found ({:.1}%)",
         planted - missed.len(),
