@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::bench::{BenchSpec, trellis_measured};
-use crate::fixture::{FixtureSpec, generate, planted_manifest_path};
+use crate::fixture::{FixtureSpec, generate_planted, planted_manifest_path};
 
 /// The plugin benchmarked.
 const PLUGIN: &str = "enterprise-policy";
@@ -91,13 +91,7 @@ pub fn run(spec: &PolicyBenchSpec) -> Result<bool> {
             ));
             if !repo.join(".git").is_dir() {
                 println!("generating {} ...", repo.display());
-                generate(
-                    &FixtureSpec {
-                        plant_secrets: true,
-                        ..f.clone()
-                    },
-                    &repo,
-                )?;
+                generate_planted(f, &repo)?;
             }
             repo
         }

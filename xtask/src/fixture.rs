@@ -28,9 +28,6 @@ pub struct FixtureSpec {
     pub seed: u64,
     /// Write a commit-graph file after importing.
     pub commit_graph: bool,
-    /// Plant secrets, decoys and policy violations on some branches (see [`plant`]) and write
-    /// what was planted to `OUT.planted.json`.
-    pub plant_secrets: bool,
 }
 
 impl Default for FixtureSpec {
@@ -41,7 +38,6 @@ impl Default for FixtureSpec {
             files: 200,
             seed: 1,
             commit_graph: false,
-            plant_secrets: false,
         }
     }
 }
@@ -287,6 +283,17 @@ enum Later {
 
 /// Generates the repository at `out` (created; must not exist or be empty).
 pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
+    generate_repo(spec, false, out)
+}
+
+/// [`generate`], then secrets, decoys and policy violations planted on some branches (see
+/// `plant`), listed in `OUT.planted.json` ([`planted_manifest_path`]). The rest of the
+/// repository is the same as without them.
+pub fn generate_planted(spec: &FixtureSpec, out: &Path) -> Result<()> {
+    generate_repo(spec, true, out)
+}
+
+fn generate_repo(spec: &FixtureSpec, plant_secrets: bool, out: &Path) -> Result<()> {
     if out.exists()
         && std::fs::read_dir(out)
             .map(|mut d| d.next().is_some())
@@ -297,7 +304,7 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     crate::git::run(out, &["init", "-q", "-b", "main"])?;
 
-    let (stream, planted) = stream(spec);
+    let (stream, planted) = stream(spec, plant_secrets);
     // Absolute: git runs in `out`.
     let marks = std::fs::canonicalize(out)
         .with_context(|| format!("cannot resolve {}", out.display()))?
@@ -348,7 +355,7 @@ pub fn planted_manifest_path(out: &Path) -> std::path::PathBuf {
 }
 
 /// The fast-import stream of `spec`, and what was planted in it (by mark).
-fn stream(spec: &FixtureSpec) -> (Vec<u8>, Option<plant::Planted>) {
+fn stream(spec: &FixtureSpec, plant_secrets: bool) -> (Vec<u8>, Option<plant::Planted>) {
     let mut g = Gen {
         rng: Rng(spec.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
         out: String::new(),
@@ -438,7 +445,7 @@ fn stream(spec: &FixtureSpec) -> (Vec<u8>, Option<plant::Planted>) {
     }
     // Planted last, with a generator of its own, so the rest of the repository is the same
     // with or without it.
-    let planted = spec.plant_secrets.then(|| plant::plant(&mut g, spec.seed));
+    let planted = plant_secrets.then(|| plant::plant(&mut g, spec.seed));
     (g.out.into_bytes(), planted)
 }
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
-use xtask::fixture::{FixtureSpec, generate};
+use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
 const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR]";
 
@@ -37,8 +37,12 @@ fn main() -> Result<()> {
         }
         Some("demo") => demo(),
         Some("fixture") => {
-            let (spec, out) = fixture_args(&args[1..])?;
-            generate(&spec, &out)?;
+            let (spec, plant, out) = fixture_args(&args[1..])?;
+            if plant {
+                generate_planted(&spec, &out)?;
+            } else {
+                generate(&spec, &out)?;
+            }
             println!("generated {}", out.display());
             Ok(())
         }
@@ -188,7 +192,7 @@ fn demo() -> Result<()> {
 fn fixture_with_defaults(args: &[String], defaults: &FixtureSpec) -> Result<FixtureSpec> {
     let mut args = args.to_vec();
     args.push("unused".into());
-    let (mut fixture, _) = fixture_args(&args)?;
+    let (mut fixture, _, _) = fixture_args(&args)?;
     let given = |flag: &str| args.iter().any(|a| a == flag);
     if !given("--commits") {
         fixture.commits = defaults.commits;
@@ -202,8 +206,10 @@ fn fixture_with_defaults(args: &[String], defaults: &FixtureSpec) -> Result<Fixt
     Ok(fixture)
 }
 
-fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
+/// The fixture options, whether to plant secrets, and the output directory.
+fn fixture_args(args: &[String]) -> Result<(FixtureSpec, bool, PathBuf)> {
     let mut spec = FixtureSpec::default();
+    let mut plant = false;
     let mut out = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -221,11 +227,11 @@ fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
             "--files" => spec.files = number("--files")? as usize,
             "--seed" => spec.seed = number("--seed")?,
             "--commit-graph" => spec.commit_graph = true,
-            "--plant-secrets" => spec.plant_secrets = true,
+            "--plant-secrets" => plant = true,
             other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
             other => out = Some(PathBuf::from(other)),
         }
     }
     let out = out.with_context(|| format!("no output directory\n{USAGE}"))?;
-    Ok((spec, out))
+    Ok((spec, plant, out))
 }
