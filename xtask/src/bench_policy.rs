@@ -36,6 +36,8 @@ pub struct PolicyBenchSpec {
     pub dir: PathBuf,
     /// Trellis workers.
     pub jobs: usize,
+    /// Runs of each secrets-only config; the one with the shortest plugin time counts.
+    pub runs: usize,
     /// The plugin's limits, as `[plugins.enterprise-policy] limits` takes them.
     pub limits: BTreeMap<&'static str, i64>,
 }
@@ -165,14 +167,16 @@ pub fn run(spec: &PolicyBenchSpec) -> Result<bool> {
     );
 
     let full = scan(&bench, &repo, spec, &all_path)?;
-    let secrets = scan(&bench, &repo, spec, &secrets_path)?;
-    let baseline = scan(&bench, &repo, spec, &baseline_path)?;
+    // The scanner's time is a difference of two short times: the best of a few runs each.
+    let secrets = best_scan(&bench, &repo, spec, &secrets_path)?;
+    let baseline = best_scan(&bench, &repo, spec, &baseline_path)?;
     let base = full.base.clone();
     let (distinct_bytes, distinct_commits) = added_bytes(&repo, &base)?;
 
     println!(
-        "\n== full policy scan of {branches} branches (dev-build host, --no-cache, {} jobs)",
-        spec.jobs
+        "\n== full policy scan of {branches} branches (--no-cache, {} jobs; secrets runs: best of {})",
+        spec.jobs,
+        spec.runs.max(1)
     );
     println!(
         "{:<22} {:>9} {:>11} {:>9} {:>9} {:>12} {:>12} {:>9} {:>9}",
@@ -371,6 +375,23 @@ fn scan(
             .unwrap_or("main")
             .to_string(),
     })
+}
+
+/// The run with the shortest plugin own time of `spec.runs`.
+fn best_scan(
+    bench: &BenchSpec,
+    repo: &Path,
+    spec: &PolicyBenchSpec,
+    config: &Path,
+) -> Result<PluginRun> {
+    let mut best = scan(bench, repo, spec, config)?;
+    for _ in 1..spec.runs.max(1) {
+        let run = scan(bench, repo, spec, config)?;
+        if run.own_ms() < best.own_ms() {
+            best = run;
+        }
+    }
+    Ok(best)
 }
 
 /// Bytes of added lines (without the `+`, with the newline) and commits, counted once each,

@@ -7,7 +7,7 @@
 //! secrets, decoys and policy violations, listed in `OUT.planted.json`.
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
-//! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR]`:
+//! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]`:
 //! a full scan by the enterprise-policy plugin, with recall of planted secrets (see
 //! `xtask::bench_policy`); exits 1 when a planted secret or violation is missed.
 
@@ -18,7 +18,7 @@ use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
 use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -119,6 +119,7 @@ fn bench_policy(args: &[String]) -> Result<bool> {
             .join("enterprise-policy"),
         dir: root.join("target").join("bench-policy"),
         jobs: 2,
+        runs: 3,
         limits: xtask::bench_policy::default_limits(),
     };
     let mut rest = Vec::new();
@@ -134,6 +135,7 @@ fn bench_policy(args: &[String]) -> Result<bool> {
             "--trellis" => spec.trellis = value()?.into(),
             "--plugin" => spec.plugin = value()?.into(),
             "--dir" => spec.dir = value()?.into(),
+            "--runs" => spec.runs = value()?.parse()?,
             _ => rest.push(arg.clone()),
         }
     }
