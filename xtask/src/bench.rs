@@ -366,7 +366,7 @@ fn trellis_json(
 
 /// Runs trellis once under `/usr/bin/time -v` when available; returns time, peak RSS (KiB)
 /// and the report.
-fn trellis_measured(
+pub(crate) fn trellis_measured(
     spec: &BenchSpec,
     repo: &Path,
     args: &[&str],

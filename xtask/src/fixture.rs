@@ -14,6 +14,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
+mod plant;
+
 /// The shape of a generated repository.
 #[derive(Debug, Clone)]
 pub struct FixtureSpec {
@@ -39,6 +41,13 @@ impl Default for FixtureSpec {
         }
     }
 }
+
+/// Authors (and committers) of generated commits, by mark.
+const AUTHORS: [&str; 3] = [
+    "Ada Author <ada@example.com>",
+    "Bo Builder <bo@example.com>",
+    "Cy Coder <cy@example.com>",
+];
 
 /// Lines per generated file.
 const LINES: u32 = 12;
@@ -88,6 +97,8 @@ struct Gen {
     /// Marks of main's commits, oldest first.
     main_marks: Vec<u64>,
     next_file: usize,
+    /// The mark each branch points at (the last commit made on it).
+    tips: BTreeMap<String, u64>,
 }
 
 /// One change of a commit.
@@ -95,6 +106,8 @@ enum Op {
     Put(String, Content),
     Delete(String),
     Rename(String, String),
+    /// A file with exactly this content.
+    Raw(String, String),
 }
 
 impl Gen {
@@ -106,15 +119,25 @@ impl Gen {
         merge: &[u64],
         ops: &[Op],
     ) -> u64 {
+        let who = AUTHORS[(self.mark + 1) as usize % AUTHORS.len()];
+        self.commit_by(who, branch, message, from, merge, ops)
+    }
+
+    /// [`Gen::commit`] with the given author (and committer), `Name <email>`.
+    fn commit_by(
+        &mut self,
+        who: &str,
+        branch: &str,
+        message: &str,
+        from: Option<u64>,
+        merge: &[u64],
+        ops: &[Op],
+    ) -> u64 {
         self.mark += 1;
         self.clock += TICK;
         self.commits += 1;
         let mark = self.mark;
-        let who = [
-            "Ada Author <ada@example.com>",
-            "Bo Builder <bo@example.com>",
-            "Cy Coder <cy@example.com>",
-        ][mark as usize % 3];
+        self.tips.insert(branch.to_string(), mark);
         let _ = write!(
             self.out,
             "commit refs/heads/{branch}\nmark :{mark}\nauthor {who} {} +0000\ncommitter {who} {} +0000\ndata {}\n{message}\n",
@@ -143,6 +166,13 @@ impl Gen {
                 }
                 Op::Rename(from, to) => {
                     let _ = writeln!(self.out, "R {from} {to}");
+                }
+                Op::Raw(path, data) => {
+                    let _ = write!(
+                        self.out,
+                        "M 100644 inline {path}\ndata {}\n{data}\n",
+                        data.len()
+                    );
                 }
             }
         }
@@ -253,6 +283,17 @@ enum Later {
 
 /// Generates the repository at `out` (created; must not exist or be empty).
 pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
+    generate_repo(spec, false, out)
+}
+
+/// [`generate`], then secrets, decoys and policy violations planted on some branches (see
+/// `plant`), listed in `OUT.planted.json` ([`planted_manifest_path`]). The rest of the
+/// repository is the same as without them.
+pub fn generate_planted(spec: &FixtureSpec, out: &Path) -> Result<()> {
+    generate_repo(spec, true, out)
+}
+
+fn generate_repo(spec: &FixtureSpec, plant_secrets: bool, out: &Path) -> Result<()> {
     if out.exists()
         && std::fs::read_dir(out)
             .map(|mut d| d.next().is_some())
@@ -263,9 +304,15 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     crate::git::run(out, &["init", "-q", "-b", "main"])?;
 
-    let stream = stream(spec);
+    let (stream, planted) = stream(spec, plant_secrets);
+    // Absolute: git runs in `out`.
+    let marks = std::fs::canonicalize(out)
+        .with_context(|| format!("cannot resolve {}", out.display()))?
+        .join(".git")
+        .join("trellis-fixture-marks");
     let mut child = crate::git::command(out)
         .args(["fast-import", "--quiet", "--force"])
+        .arg(format!("--export-marks={}", marks.display()))
         .stdin(Stdio::piped())
         .spawn()
         .context("cannot run git fast-import")?;
@@ -280,6 +327,15 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
         bail!("git fast-import failed ({status})");
     }
     crate::git::run(out, &["update-ref", "-d", "refs/heads/tmp-topic"])?;
+    let marks_text = std::fs::read_to_string(&marks)
+        .with_context(|| format!("cannot read {}", marks.display()))?;
+    std::fs::remove_file(&marks).with_context(|| format!("cannot remove {}", marks.display()))?;
+    if let Some(planted) = planted {
+        let manifest = planted_manifest_path(out);
+        let json = planted.to_json(&plant::parse_marks(&marks_text)?)?;
+        std::fs::write(&manifest, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("cannot write {}", manifest.display()))?;
+    }
     // As after a clone or `git gc`: references packed.
     crate::git::run(out, &["pack-refs", "--all"])?;
     // The work tree shows main, as after a clone.
@@ -290,8 +346,16 @@ pub fn generate(spec: &FixtureSpec, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The fast-import stream of `spec`.
-fn stream(spec: &FixtureSpec) -> Vec<u8> {
+/// Where [`generate`] writes what it planted in the repository at `out`: `OUT.planted.json`
+/// beside it.
+pub fn planted_manifest_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".planted.json");
+    out.with_file_name(name)
+}
+
+/// The fast-import stream of `spec`, and what was planted in it (by mark).
+fn stream(spec: &FixtureSpec, plant_secrets: bool) -> (Vec<u8>, Option<plant::Planted>) {
     let mut g = Gen {
         rng: Rng(spec.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
         out: String::new(),
@@ -301,6 +365,7 @@ fn stream(spec: &FixtureSpec) -> Vec<u8> {
         main: BTreeMap::new(),
         main_marks: Vec::new(),
         next_file: 0,
+        tips: BTreeMap::new(),
     };
     let mut ops = Vec::new();
     for _ in 0..spec.files.max(1) {
@@ -378,7 +443,10 @@ fn stream(spec: &FixtureSpec) -> Vec<u8> {
             break;
         }
     }
-    g.out.into_bytes()
+    // Planted last, with a generator of its own, so the rest of the repository is the same
+    // with or without it.
+    let planted = plant_secrets.then(|| plant::plant(&mut g, spec.seed));
+    (g.out.into_bytes(), planted)
 }
 
 fn make_branch(

@@ -4,6 +4,7 @@
 //! Used by `cargo xtask plugins` and by the end-to-end tests, so both build the same way.
 
 pub mod bench;
+pub mod bench_policy;
 pub mod fixture;
 pub mod foreign;
 pub mod git;

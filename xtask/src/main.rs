@@ -2,18 +2,23 @@
 //! (default `target/plugins`).
 //! `cargo xtask demo`: builds the plugins, generates a small repository (`target/demo-repo`) and
 //! scans it and this checkout with them — the README's run command.
-//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT`:
-//! generates a deterministic test repository (see `xtask::fixture`).
+//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT`:
+//! generates a deterministic test repository (see `xtask::fixture`); with `--plant-secrets`, also
+//! secrets, decoys and policy violations, listed in `OUT.planted.json`.
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
+//! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]`:
+//! a full scan by the enterprise-policy plugin, with recall of planted secrets (see
+//! `xtask::bench_policy`); exits 1 when a planted secret or violation is missed.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use xtask::bench::BenchSpec;
-use xtask::fixture::{FixtureSpec, generate};
+use xtask::bench_policy::PolicyBenchSpec;
+use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,8 +37,12 @@ fn main() -> Result<()> {
         }
         Some("demo") => demo(),
         Some("fixture") => {
-            let (spec, out) = fixture_args(&args[1..])?;
-            generate(&spec, &out)?;
+            let (spec, plant, out) = fixture_args(&args[1..])?;
+            if plant {
+                generate_planted(&spec, &out)?;
+            } else {
+                generate(&spec, &out)?;
+            }
             println!("generated {}", out.display());
             Ok(())
         }
@@ -64,22 +73,74 @@ fn main() -> Result<()> {
                     _ => rest.push(arg.clone()),
                 }
             }
-            rest.push(bench.dir.display().to_string());
-            let (mut fixture, _) = fixture_args(&rest)?;
-            if !rest.iter().any(|a| a == "--commits") {
-                fixture.commits = bench.fixture.commits;
-            }
-            if !rest.iter().any(|a| a == "--branches") {
-                fixture.branches = bench.fixture.branches;
-            }
-            if !rest.iter().any(|a| a == "--files") {
-                fixture.files = bench.fixture.files;
-            }
-            bench.fixture = fixture;
+            bench.fixture = fixture_with_defaults(&rest, &bench.fixture)?;
             xtask::bench::run(&bench)
+        }
+        Some("bench-policy") => {
+            if bench_policy(&args[1..])? {
+                Ok(())
+            } else {
+                eprintln!("bench-policy: a planted secret or violation was missed");
+                std::process::exit(1);
+            }
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+/// The host's target directory (`CARGO_TARGET_DIR`, else `target/`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::workspace_root().join("target"))
+}
+
+/// `cargo xtask bench-policy`; whether everything planted was found.
+fn bench_policy(args: &[String]) -> Result<bool> {
+    let root = xtask::workspace_root();
+    // A release build when there is one, else the dev build.
+    let release = target_dir().join("release").join("trellis");
+    let mut spec = PolicyBenchSpec {
+        fixture: FixtureSpec {
+            commits: 20_000,
+            branches: 1_000,
+            files: 1_000,
+            ..FixtureSpec::default()
+        },
+        repo: None,
+        trellis: if release.is_file() {
+            release
+        } else {
+            target_dir().join("debug").join("trellis")
+        },
+        plugin: root
+            .join("target")
+            .join("plugins")
+            .join("enterprise-policy"),
+        dir: root.join("target").join("bench-policy"),
+        jobs: 2,
+        runs: 3,
+        limits: xtask::bench_policy::default_limits(),
+    };
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--repo" => spec.repo = Some(value()?.into()),
+            "--jobs" => spec.jobs = value()?.parse()?,
+            "--trellis" => spec.trellis = value()?.into(),
+            "--plugin" => spec.plugin = value()?.into(),
+            "--dir" => spec.dir = value()?.into(),
+            "--runs" => spec.runs = value()?.parse()?,
+            _ => rest.push(arg.clone()),
+        }
+    }
+    spec.fixture = fixture_with_defaults(&rest, &spec.fixture)?;
+    xtask::bench_policy::run(&spec)
 }
 
 /// Builds the first-party plugins, regenerates `target/demo-repo` and scans it and this checkout.
@@ -134,8 +195,29 @@ fn demo() -> Result<()> {
     Ok(())
 }
 
-fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
+/// The fixture options in `args` (no output directory), the size options not given taken from
+/// `defaults`.
+fn fixture_with_defaults(args: &[String], defaults: &FixtureSpec) -> Result<FixtureSpec> {
+    let mut args = args.to_vec();
+    args.push("unused".into());
+    let (mut fixture, _, _) = fixture_args(&args)?;
+    let given = |flag: &str| args.iter().any(|a| a == flag);
+    if !given("--commits") {
+        fixture.commits = defaults.commits;
+    }
+    if !given("--branches") {
+        fixture.branches = defaults.branches;
+    }
+    if !given("--files") {
+        fixture.files = defaults.files;
+    }
+    Ok(fixture)
+}
+
+/// The fixture options, whether to plant secrets, and the output directory.
+fn fixture_args(args: &[String]) -> Result<(FixtureSpec, bool, PathBuf)> {
     let mut spec = FixtureSpec::default();
+    let mut plant = false;
     let mut out = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -153,10 +235,11 @@ fn fixture_args(args: &[String]) -> Result<(FixtureSpec, PathBuf)> {
             "--files" => spec.files = number("--files")? as usize,
             "--seed" => spec.seed = number("--seed")?,
             "--commit-graph" => spec.commit_graph = true,
+            "--plant-secrets" => plant = true,
             other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
             other => out = Some(PathBuf::from(other)),
         }
     }
     let out = out.with_context(|| format!("no output directory\n{USAGE}"))?;
-    Ok((spec, out))
+    Ok((spec, plant, out))
 }
