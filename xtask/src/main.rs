@@ -165,7 +165,12 @@ fn demo() -> Result<()> {
         files: 200,
         ..FixtureSpec::default()
     };
-    generate(&spec, &repo)?;
+    // Secrets, decoys and policy violations planted, for the policy plugin to find.
+    generate_planted(&spec, &repo)?;
+    let out = root.join("target").join("demo");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let sarif = out.join("trellis.sarif");
+    let junit = out.join("trellis.junit.xml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
         .current_dir(&root)
@@ -177,12 +182,23 @@ fn demo() -> Result<()> {
             "--",
             "scan",
             "--conflicts",
-            ".",
+            "--config",
+            "config/demo.toml",
+            "--output",
         ])
+        .arg(format!("sarif={}", sarif.display()))
+        .arg("--output")
+        .arg(format!("junit={}", junit.display()))
+        .arg(".")
         .arg(&repo)
         .args(&plugin_args)
         .status()
         .context("cannot run cargo")?;
+    println!(
+        "SARIF (for GitHub code scanning): {}\nJUnit XML: {}",
+        sarif.display(),
+        junit.display()
+    );
     // Exit code 3 is the CI gate failing (findings at or above `--fail-on`): what the demo
     // shows when a policy finds violations, not a failure of the demo.
     match status.code() {
