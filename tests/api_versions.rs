@@ -293,6 +293,24 @@ fn range_changes_are_git_diff_name_status_since_the_merge_base() {
         .collect();
     assert_eq!(lonely, vec![("Added", "solo.txt")]);
     let changes = of(&found, "change", "feature");
+    // Each path still on the branch names the newest commit that changed it, as git log does.
+    for c in &changes {
+        let path = c["path"].as_str().unwrap();
+        let git = if c["message"] == "Deleted" {
+            String::new()
+        } else {
+            h.repo.git(&[
+                "log",
+                "--no-merges",
+                "-1",
+                "--format=%H",
+                "main..feature",
+                "--",
+                path,
+            ])
+        };
+        assert_eq!(c["data"]["commit"], git, "{path}");
+    }
     let by_path = |p: &str| *changes.iter().find(|c| c["path"] == p).unwrap();
     assert_eq!(by_path("blob.bin")["data"]["binary"], "Some(true)");
     assert_eq!(by_path("new.txt")["data"]["binary"], "Some(false)");

@@ -194,11 +194,18 @@ kind = "secrets"
         ]
         .into(),
     );
-    expected.insert("keys", [place("feature/files", "", "server.pem", 0)].into());
-    expected.insert("large", [place("feature/files", "", "big.txt", 0)].into());
+    // Change rules name the commit that put the file there.
+    expected.insert(
+        "keys",
+        [place("feature/files", &files, "server.pem", 0)].into(),
+    );
+    expected.insert(
+        "large",
+        [place("feature/files", &files, "big.txt", 0)].into(),
+    );
     expected.insert(
         "binaries",
-        [place("feature/files", "", "blob.bin", 0)].into(),
+        [place("feature/files", &files, "blob.bin", 0)].into(),
     );
     expected.insert(
         "secrets",

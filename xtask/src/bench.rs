@@ -334,11 +334,19 @@ fn git_ahead_behind(out: Output) -> Result<Vec<String>> {
 fn trellis_cmd(spec: &BenchSpec, repo: &Path, args: &[&str], cache: Option<&Path>) -> Command {
     let mut cmd = Command::new(&spec.trellis);
     // A benchmark measures; findings are its data, not a gate.
-    cmd.args(["scan", "--format", "json", "--quiet", "--fail-on", "never", "--jobs"])
-        .arg(spec.jobs.to_string())
-        .args(args)
-        .arg(repo)
-        .env("XDG_CONFIG_HOME", spec.dir.join("no-config"));
+    cmd.args([
+        "scan",
+        "--format",
+        "json",
+        "--quiet",
+        "--fail-on",
+        "never",
+        "--jobs",
+    ])
+    .arg(spec.jobs.to_string())
+    .args(args)
+    .arg(repo)
+    .env("XDG_CONFIG_HOME", spec.dir.join("no-config"));
     match cache {
         Some(dir) => cmd.env("TRELLIS_CACHE_DIR", dir),
         None => cmd.arg("--no-cache"),

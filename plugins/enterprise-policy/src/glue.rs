@@ -102,6 +102,7 @@ fn file_change(c: host::FileChange) -> FileChange {
         binary: c.binary.unwrap_or(false),
         lfs_pointer: c.lfs_size,
         blob: c.blob,
+        commit: c.commit,
     }
 }
 
@@ -173,6 +174,7 @@ fn fill(
         let options = ChangeOptions {
             limit: MAX_FILES,
             content: true,
+            commit_limit: MAX_COMMITS,
         };
         for (b, answer) in branches
             .iter_mut()

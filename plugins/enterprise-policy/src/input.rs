@@ -155,6 +155,8 @@ pub struct FileChange {
     pub lfs_pointer: Option<u64>,
     /// The id of the new blob.
     pub blob: Option<String>,
+    /// The newest commit of the branch that changed the path, when the host knows it.
+    pub commit: Option<String>,
 }
 
 /// The lines a branch adds to one file (new side of the diff merge base → tip).

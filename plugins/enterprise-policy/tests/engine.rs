@@ -514,6 +514,7 @@ fn change(path: &str, size: u64) -> FileChange {
         binary: false,
         lfs_pointer: None,
         blob: Some(format!("{:0>40}", size)),
+        commit: Some(format!("{:c>40}", size)),
     }
 }
 

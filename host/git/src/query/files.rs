@@ -55,12 +55,14 @@ pub struct FileChange {
     pub binary: Option<bool>,
     /// The size an LFS pointer declares; `None` when not a pointer or not asked for.
     pub lfs_size: Option<u64>,
+    /// The newest commit of the range that changed the path, when asked for and found.
+    pub commit: Option<String>,
 }
 
 impl FileChange {
     /// Bytes this answer costs against a plugin's query budget.
     pub fn cost(&self) -> u64 {
-        (self.path.len() + 2 * 40 + 32) as u64
+        (self.path.len() + 3 * 40 + 32) as u64
     }
 }
 
@@ -71,6 +73,8 @@ pub struct ChangeOptions {
     pub limit: u32,
     /// Read each new blob's head for `binary` and `lfs_size`.
     pub content: bool,
+    /// Name each present path's commit, looking at most this many commits back (0: none).
+    pub commit_limit: u32,
 }
 
 /// Bytes read from a blob to tell binary content and LFS pointers apart: git's binary probe.
@@ -97,7 +101,56 @@ pub fn range_changes(
         }
         out.push(change);
     }
+    if options.commit_limit > 0 {
+        attribute_commits(
+            repo,
+            range,
+            options.commit_limit,
+            &mut state.differ,
+            &mut out,
+        )?;
+    }
     Ok(out)
+}
+
+/// Names, for each path still on the branch, the newest non-merge commit of the range that
+/// changed it (`git log --no-merges -1 base..tip -- PATH`), walking commits newest first and
+/// diffing each against its first parent until every path has one or `limit` commits are seen.
+fn attribute_commits(
+    repo: &gix::Repository,
+    range: &ResolvedRange,
+    limit: u32,
+    differ: &mut TreeDiffer,
+    changes: &mut [FileChange],
+) -> Result<(), QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+    let mut pending: std::collections::HashMap<String, usize> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.status != FileStatus::Deleted)
+        .map(|(i, c)| (c.path.clone(), i))
+        .collect();
+    for id in range.commits(repo, limit, false)? {
+        if pending.is_empty() {
+            break;
+        }
+        let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
+        let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+        if parents.len() > 1 {
+            continue;
+        }
+        let new = tree_of(repo, id).map_err(|e| fail(&e))?;
+        let old = match parents.first() {
+            Some(parent) => tree_of(repo, *parent).map_err(|e| fail(&e))?,
+            None => ObjectId::empty_tree(id.kind()),
+        };
+        for change in differ.changes(repo, old, new).map_err(|e| fail(&e))? {
+            if let Some(i) = pending.remove(change.path.to_str_lossy().as_ref()) {
+                changes[i].commit = Some(id.to_string());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The tree-level changes of `range` since its merge base (renames off).
@@ -161,6 +214,7 @@ fn file_change(
         size,
         binary,
         lfs_size,
+        commit: None,
     })
 }
 

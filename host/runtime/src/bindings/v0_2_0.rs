@@ -255,6 +255,7 @@ fn file_change(c: FileChange) -> wit_host::FileChange {
         size: c.size,
         binary: c.binary,
         lfs_size: c.lfs_size,
+        commit: c.commit,
     }
 }
 
@@ -289,6 +290,7 @@ impl wit_host::Host for State {
         let options = ChangeOptions {
             limit: options.limit,
             content: options.content,
+            commit_limit: options.commit_limit,
         };
         batch(self.host.range_changes(&ranges, &options), file_change)
     }

@@ -11,7 +11,8 @@ fn present(c: &FileChange) -> bool {
 }
 
 fn located(v: Violation, b: &BranchInput, c: &FileChange) -> Violation {
-    let v = v.on_branch(&b.branch.name).at_path(&c.path);
+    let mut v = v.on_branch(&b.branch.name).at_path(&c.path);
+    v.commit = c.commit.clone();
     match &c.blob {
         Some(blob) => v.with("blob", blob),
         None => v,
