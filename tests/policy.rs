@@ -375,3 +375,30 @@ pattern = "([unclosed"
         "{failure}"
     );
 }
+
+#[test]
+fn a_rule_set_that_takes_too_long_is_stopped_by_the_plugin_limits() {
+    // The secret rules alone cost far more than this fuel to compile: the plugin is stopped,
+    // says why, and the gate fails (a policy that could not run).
+    let p = planted();
+    let p = Planted {
+        config: p.config.replace(
+            "grants = [\"git.history\", \"git.blobs\"]\n",
+            "grants = [\"git.history\", \"git.blobs\"]\nlimits = { fuel = 20_000_000 }\n",
+        ),
+        ..p
+    };
+    assert!(p.config.contains("fuel = 20_000_000"));
+    let (report, _, out) = scan(&p, &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let result = &report["repositories"][0]["plugins"][0];
+    assert_eq!(result["status"], "failed", "{result}");
+    let failure = result["failure"].to_string();
+    assert!(failure.contains("fuel"), "{failure}");
+    assert!(
+        report["repositories"][0]["branches"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
+        "the branch facts are still reported"
+    );
+}
