@@ -5,9 +5,10 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
 
-use super::super::changes::{Change, tree_of};
+use super::super::changes::Change;
 use super::super::diffstat::is_binary;
 use super::files::range_tree_changes;
+use super::range::commit_changes;
 use super::{QueryError, QueryState, ResolvedRange};
 
 /// Longer lines are cut here: a minified file's one line should not fill the budget.
@@ -89,22 +90,14 @@ pub fn added_lines(
         }
         return Ok(out.files);
     }
-    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
     for id in range.commits(repo, options.commit_limit, false)? {
-        let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
-        let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
         // Merges are skipped, as `git log -p` does by default: their changes are their
         // parents' changes, scanned there.
-        if parents.len() > 1 {
+        let Some(changes) = commit_changes(repo, id, &mut state.differ)? else {
             continue;
-        }
-        let new = tree_of(repo, id).map_err(|e| fail(&e))?;
-        let old = match parents.first() {
-            Some(parent) => tree_of(repo, *parent).map_err(|e| fail(&e))?,
-            None => ObjectId::empty_tree(id.kind()),
         };
         let name = id.to_string();
-        for change in state.differ.changes(repo, old, new).map_err(|e| fail(&e))? {
+        for change in changes {
             let file = added_file(repo, &change, Some(&name), options, state, &mut bufs)?;
             out.push(file)?;
         }

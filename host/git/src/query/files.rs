@@ -8,6 +8,7 @@ use gix::objs::tree::EntryKind;
 use super::super::changes::{Change, FileEntry, TreeDiffer, tree_of};
 use super::super::diffstat::is_binary;
 use super::super::lfs;
+use super::range::commit_changes;
 use super::{QueryError, QueryState, ResolvedRange};
 
 /// How a path differs.
@@ -123,7 +124,6 @@ fn attribute_commits(
     differ: &mut TreeDiffer,
     changes: &mut [FileChange],
 ) -> Result<(), QueryError> {
-    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
     let mut pending: std::collections::HashMap<String, usize> = changes
         .iter()
         .enumerate()
@@ -134,17 +134,10 @@ fn attribute_commits(
         if pending.is_empty() {
             break;
         }
-        let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
-        let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
-        if parents.len() > 1 {
+        let Some(commit_changes) = commit_changes(repo, id, differ)? else {
             continue;
-        }
-        let new = tree_of(repo, id).map_err(|e| fail(&e))?;
-        let old = match parents.first() {
-            Some(parent) => tree_of(repo, *parent).map_err(|e| fail(&e))?,
-            None => ObjectId::empty_tree(id.kind()),
         };
-        for change in differ.changes(repo, old, new).map_err(|e| fail(&e))? {
+        for change in commit_changes {
             if let Some(i) = pending.remove(change.path.to_str_lossy().as_ref()) {
                 changes[i].commit = Some(id.to_string());
             }

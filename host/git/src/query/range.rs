@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use gix::ObjectId;
 
-use super::super::changes::TreeDiffer;
+use super::super::changes::{Change, TreeDiffer, tree_of};
 use super::{QueryError, resolve_commit};
 
 /// A branch's history against a base, as a plugin names it.
@@ -91,4 +91,28 @@ impl QueryState {
     pub(super) fn first_time(&mut self, old: Option<ObjectId>, new: ObjectId) -> bool {
         self.seen.insert((old, new))
     }
+}
+
+/// The changes commit `id` made to its first parent's tree (or to the empty tree, for a root
+/// commit); `None` for a merge, whose changes are its parents'.
+pub(super) fn commit_changes(
+    repo: &gix::Repository,
+    id: ObjectId,
+    differ: &mut TreeDiffer,
+) -> Result<Option<Vec<Change>>, QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(format!("commit {id}: {e}"));
+    let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
+    let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+    if parents.len() > 1 {
+        return Ok(None);
+    }
+    let new = tree_of(repo, id).map_err(|e| fail(&e))?;
+    let old = match parents.first() {
+        Some(parent) => tree_of(repo, *parent).map_err(|e| fail(&e))?,
+        None => ObjectId::empty_tree(id.kind()),
+    };
+    differ
+        .changes(repo, old, new)
+        .map(Some)
+        .map_err(|e| fail(&e))
 }
