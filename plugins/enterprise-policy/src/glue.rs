@@ -246,10 +246,18 @@ fn finding(v: Violation) -> Finding {
     f
 }
 
-fn config() -> Result<Config, PluginError> {
+/// The configuration, compiled once per invocation: `evaluate` and `rules` both need it, and
+/// compiling the secret rules is most of a small scan's cost.
+fn config() -> Result<&'static Config, PluginError> {
+    static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config);
+    }
     // The host hands the configuration over as JSON; the engine reads it as TOML values.
     let value: toml::Value = host::config()?;
-    Config::from_value(value).map_err(|e| PluginError::new("bad-config", e.to_string()))
+    let config =
+        Config::from_value(value).map_err(|e| PluginError::new("bad-config", e.to_string()))?;
+    Ok(CONFIG.get_or_init(|| config))
 }
 
 struct EnterprisePolicy;
@@ -258,7 +266,7 @@ impl Policy for EnterprisePolicy {
     fn evaluate(input: ScanInput) -> Result<Vec<Finding>, PluginError> {
         let config = config()?;
         let mut branches: Vec<BranchInput> = input.branches.iter().map(branch_input).collect();
-        let failures = fill(&mut branches, &input.repo.base, &Needs::of(&config))?;
+        let failures = fill(&mut branches, &input.repo.base, &Needs::of(config))?;
         let repo = RepoInput {
             base: input.repo.base.clone(),
             scan_time: input.scan_time,
@@ -266,7 +274,7 @@ impl Policy for EnterprisePolicy {
             allowed_signers: None,
         };
         let mut out = failures;
-        out.extend(evaluate(&config, &repo).into_iter().map(finding));
+        out.extend(evaluate(config, &repo).into_iter().map(finding));
         Ok(out)
     }
 
@@ -274,7 +282,7 @@ impl Policy for EnterprisePolicy {
         let Ok(config) = config() else {
             return Vec::new();
         };
-        describe_rules(&config)
+        describe_rules(config)
             .into_iter()
             .map(|r| {
                 let rule = config.rules.iter().find(|c| c.id == r.id);

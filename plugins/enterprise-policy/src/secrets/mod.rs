@@ -105,11 +105,45 @@ impl Allowlist {
     }
 }
 
+/// A rule's regex, compiled on first use: most rules' keywords never appear in a scan, and
+/// compiling the whole default set is most of a small scan's cost inside wasm. Only the
+/// default rules (compiled eagerly by a test) are lazy; a team's rules are compiled when the
+/// configuration loads, so a bad one is an error naming its key.
+#[derive(Debug, Clone)]
+struct RuleRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl RuleRegex {
+    fn compiled(re: Regex) -> Self {
+        RuleRegex {
+            pattern: re.as_str().to_string(),
+            compiled: std::sync::OnceLock::from(Some(re)),
+        }
+    }
+
+    fn lazy(pattern: &str) -> Self {
+        RuleRegex {
+            pattern: pattern.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The regex; `None` only if a lazy pattern does not compile, which the default rules'
+    /// test rules out.
+    fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct SecretRule {
     id: String,
     description: String,
-    regex: Option<Regex>,
+    regex: Option<RuleRegex>,
     secret_group: usize,
     entropy: Option<f64>,
     keywords: Vec<String>,
@@ -207,7 +241,8 @@ fn spans_lines(pattern: &str) -> bool {
         || pattern.contains(r"[\S\s]")
 }
 
-fn compile_rule(r: &GlRule, path: &str) -> Result<SecretRule, ConfigError> {
+/// Compiles a rule; with `lazy`, its regex waits for its first use (see [`RuleRegex`]).
+fn compile_rule(r: &GlRule, path: &str, lazy: bool) -> Result<SecretRule, ConfigError> {
     if r.id.trim().is_empty() {
         return Err(ConfigError::new(format!("{path}.id"), "must not be empty"));
     }
@@ -217,22 +252,24 @@ fn compile_rule(r: &GlRule, path: &str) -> Result<SecretRule, ConfigError> {
             format!("rule `{}` needs `regex` or `path`", r.id),
         ));
     }
-    let regex = match &r.regex {
-        Some(p) => Some(compile_regex(p, format!("{path}.regex"))?),
-        None => None,
-    };
     let secret_group = r.secret_group.unwrap_or(0);
-    if let Some(re) = &regex
-        && secret_group >= re.captures_len()
-    {
-        return Err(ConfigError::new(
-            format!("{path}.secretGroup"),
-            format!(
-                "group {secret_group} does not exist (the regex has {} groups)",
-                re.captures_len() - 1
-            ),
-        ));
-    }
+    let regex = match &r.regex {
+        None => None,
+        Some(p) if lazy => Some(RuleRegex::lazy(p)),
+        Some(p) => {
+            let re = compile_regex(p, format!("{path}.regex"))?;
+            if secret_group >= re.captures_len() {
+                return Err(ConfigError::new(
+                    format!("{path}.secretGroup"),
+                    format!(
+                        "group {secret_group} does not exist (the regex has {} groups)",
+                        re.captures_len() - 1
+                    ),
+                ));
+            }
+            Some(RuleRegex::compiled(re))
+        }
+    };
     let mut allowlists = Vec::new();
     if let Some(a) = &r.allowlist {
         allowlists.push(compile_allowlist(a, &format!("{path}.allowlist"))?);
@@ -315,7 +352,7 @@ impl Scanner {
             for (i, r) in base.rules.iter().enumerate() {
                 if !disabled.contains(&r.id) {
                     rules.push(
-                        compile_rule(r, &format!("rules[{i}]"))
+                        compile_rule(r, &format!("rules[{i}]"), true)
                             .map_err(|e| e.under("(default rules)"))?,
                     );
                 }
@@ -349,8 +386,8 @@ impl Scanner {
                             .keywords
                             .extend(r.keywords.iter().map(|k| k.to_lowercase()));
                     }
-                    Some(at) => rules[at] = compile_rule(r, &path)?,
-                    None => rules.push(compile_rule(r, &path)?),
+                    Some(at) => rules[at] = compile_rule(r, &path, false)?,
+                    None => rules.push(compile_rule(r, &path, false)?),
                 }
             }
             if let Some(a) = &u.allowlist {
@@ -484,7 +521,10 @@ impl Scanner {
             taken.clear();
             for &r in &triggered {
                 let rule = &self.rules[r];
-                let (Some(re), true) = (&rule.regex, path_ok[r] && rule.report) else {
+                let (Some(re), true) = (
+                    rule.regex.as_ref().and_then(RuleRegex::get),
+                    path_ok[r] && rule.report,
+                ) else {
                     continue;
                 };
                 if rule.multiline {
@@ -637,5 +677,20 @@ impl ScanCache {
     /// How many scans actually ran.
     pub fn scans(&self) -> usize {
         self.scans
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The default rules' regexes are compiled lazily in a scan: they must all compile, with
+    /// their secret groups.
+    #[test]
+    fn every_default_rule_compiles() {
+        let base = super::gitleaks::parse(super::DEFAULT_RULES).unwrap();
+        assert!(base.rules.len() > 20);
+        for (i, r) in base.rules.iter().enumerate() {
+            super::compile_rule(r, &format!("rules[{i}]"), false)
+                .unwrap_or_else(|e| panic!("{}: {e}", r.id));
+        }
     }
 }
