@@ -296,7 +296,8 @@ fn compile_rule(r: &GlRule, path: &str, lazy: bool) -> Result<SecretRule, Config
 
 /// Redacts a secret: its first four characters and its length.
 pub fn redact(secret: &str) -> String {
-    let head: String = secret.chars().take(4).collect();
+    // A multi-line secret (a key block) starts with its line break: show text, not that.
+    let head: String = secret.trim_start().chars().take(4).collect();
     format!("{head}… ({} characters)", secret.chars().count())
 }
 
@@ -605,7 +606,7 @@ impl Scanner {
             return;
         }
         taken.push(span);
-        let preview: String = secret.chars().take(4).collect();
+        let preview: String = secret.trim_start().chars().take(4).collect();
         let mut data = BTreeMap::new();
         data.insert("secret-rule".to_string(), rule.id.clone());
         data.insert("secret-preview".to_string(), preview);
@@ -617,12 +618,8 @@ impl Scanner {
         out.push(SecretFinding {
             rule: rule.id.clone(),
             line: number,
-            message: format!(
-                "{} ({}): `{}` in {path}:{number}",
-                rule.description,
-                rule.id,
-                redact(secret)
-            ),
+            // The finding carries its path and line; reports show them beside the message.
+            message: format!("{} ({}): `{}`", rule.description, rule.id, redact(secret)),
             data,
         });
     }
