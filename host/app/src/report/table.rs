@@ -133,11 +133,7 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
                         plugin.metrics.duration_ms
                     )?;
                     for finding in findings {
-                        let at = match (&finding.path, finding.line) {
-                            (Some(path), Some(line)) => format!(" ({}:{line})", Escaped(path)),
-                            (Some(path), None) => format!(" ({})", Escaped(path)),
-                            _ => String::new(),
-                        };
+                        let at = location(finding);
                         writeln!(
                             out,
                             "    {:<7} {}: {}{at}",
@@ -162,4 +158,28 @@ fn render(report: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where a finding applies, for the end of its line: the branch (unless the message already
+/// names it), the commit (abbreviated) and the path with its line, e.g.
+/// ` (feature/x, 1a2b3c4d5e, src/keys.env:4)`; empty when it says nothing of them.
+fn location(f: &trellis_runtime::plugin::Finding) -> String {
+    let mut parts = Vec::new();
+    if let Some(branch) = f.branch.as_deref().filter(|b| !f.message.contains(b)) {
+        parts.push(Escaped(branch).to_string());
+    }
+    if let Some(commit) = &f.commit {
+        let short: String = commit.chars().take(10).collect();
+        parts.push(Escaped(&short).to_string());
+    }
+    match (&f.path, f.line) {
+        (Some(path), Some(line)) => parts.push(format!("{}:{line}", Escaped(path))),
+        (Some(path), None) => parts.push(Escaped(path).to_string()),
+        _ => {}
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
