@@ -116,16 +116,6 @@ pub struct Renames {
     pub pairs: Vec<(BString, BString, bool)>,
 }
 
-impl Renames {
-    /// Where `source` went, and whether that is uncertain.
-    pub fn destination(&self, source: &BStr) -> Option<(&BString, bool)> {
-        self.pairs
-            .iter()
-            .find(|(s, _, _)| s.as_bstr() == source)
-            .map(|(_, d, ambiguous)| (d, *ambiguous))
-    }
-}
-
 /// git's candidates kept per destination in the similarity matrix (`NUM_CANDIDATE_PER_DST`).
 const CANDIDATES_PER_DESTINATION: usize = 4;
 /// merge-ort's rename limit: sources times destinations above its square skip inexact pairing.
@@ -443,15 +433,15 @@ pub fn directory_renames(
 }
 
 /// Where git moves the files at `added` (added by one side) because the other side renamed
-/// their directory (`renamed`), except into a directory the adding side renamed itself
-/// (`own`); and whether several added files map to one path (git then moves none of them and
-/// reports a conflict without a path).
+/// their directory (`renamed`), from and to, except into a directory the adding side renamed
+/// itself (`own`); and whether several added files map to one path (git then moves none of
+/// them and reports a conflict without a path).
 pub fn moved_paths(
     added: &[&BStr],
     renamed: &HashMap<BString, BString>,
     own: &HashMap<BString, BString>,
-) -> (BTreeSet<BString>, bool) {
-    let mut targets: BTreeMap<BString, u32> = BTreeMap::new();
+) -> (Vec<(BString, BString)>, bool) {
+    let mut targets: BTreeMap<BString, Vec<BString>> = BTreeMap::new();
     for &path in added {
         // The deepest renamed directory holding the path decides, as in git.
         let Some((dir, target)) = parent_dirs(path)
@@ -469,77 +459,44 @@ pub fn moved_paths(
             new_path.push(b'/');
         }
         new_path.extend_from_slice(rest);
-        *targets.entry(new_path).or_default() += 1;
+        targets.entry(new_path).or_default().push(path.to_owned());
     }
-    let collision = targets.values().any(|n| *n > 1);
-    (
-        targets
-            .into_iter()
-            .filter(|(_, n)| *n == 1)
-            .map(|(p, _)| p)
-            .collect(),
-        collision,
-    )
+    let collision = targets.values().any(|from| from.len() > 1);
+    let moved = targets
+        .into_iter()
+        .filter(|(_, from)| from.len() == 1)
+        .map(|(to, mut from)| (from.remove(0), to))
+        .collect();
+    (moved, collision)
 }
 
-/// What git reports for a rename/rename (1 to 2) of each path in `sources`, which both sides
-/// deleted: when git's pairing gives it a different new path on each side, the source and
-/// both destinations. gix pairs renames by a line diff instead, and can miss such a pair.
-pub fn split_renames(
-    repo: &gix::Repository,
-    similarity: &mut Similarity,
-    base: &[Change],
-    branch: &[Change],
-    sources: &[&Change],
-) -> Result<BTreeSet<BString>, String> {
-    let wanted: BTreeSet<&BStr> = sources.iter().map(|c| c.path.as_bstr()).collect();
-    let relevant = |p: &BStr| wanted.contains(p);
-    let on_base = find_renames(repo, similarity, base, &relevant)?;
-    let on_branch = find_renames(repo, similarity, branch, &relevant)?;
-    let mut out = BTreeSet::new();
-    for source in sources {
-        let (Some((to_base, a)), Some((to_branch, b))) = (
-            on_base.destination(source.path.as_bstr()),
-            on_branch.destination(source.path.as_bstr()),
-        ) else {
-            continue;
-        };
-        if a || b {
-            return Err(format!(
-                "cannot be sure: where git pairs {} on each side depends on which of several identical or equally similar files it takes",
-                source.path
-            ));
-        }
-        if to_base != to_branch {
-            out.extend([source.path.clone(), to_base.clone(), to_branch.clone()]);
-        }
-    }
-    Ok(out)
-}
-
-/// Whether git's pairing of the files one side deleted and the other changed (`contested`)
-/// is certain: with several identical files, or equally similar candidates, git's choice
-/// follows its traversal order, which decides where the other side's change (or its
-/// rename/delete conflict) lands. Returns the reason when it is not.
-pub fn uncertain_pairing(
+/// Where git's rename detection pairs the files one side deleted and the other changed
+/// (`contested`): what decides where the other side's change (or its rename/delete conflict)
+/// lands. With several identical files, or equally similar candidates, git's choice follows
+/// its traversal order, which Trellis does not reproduce: then the reason is the error.
+pub fn contested_renames(
     repo: &gix::Repository,
     similarity: &mut Similarity,
     side: &[Change],
     contested: &BTreeSet<&BStr>,
-) -> Result<Option<String>, String> {
+) -> Result<Vec<(BString, BString)>, String> {
     if contested.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let renames = find_renames(repo, similarity, side, &|p| contested.contains(p))?;
-    Ok(renames
-        .pairs
-        .iter()
-        .find(|(source, _, ambiguous)| *ambiguous && contested.contains(source.as_bstr()))
-        .map(|(source, _, _)| {
-            format!(
+    let mut out = Vec::new();
+    for (source, dest, ambiguous) in renames.pairs {
+        if !contested.contains(source.as_bstr()) {
+            continue;
+        }
+        if ambiguous {
+            return Err(format!(
                 "cannot be sure: which file git pairs with {source} as a rename depends on an order Trellis does not reproduce (identical or equally similar files)"
-            )
-        }))
+            ));
+        }
+        out.push((source, dest));
+    }
+    Ok(out)
 }
 
 fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, String> {
