@@ -384,3 +384,30 @@ fn both_sides_reaching_one_version_through_a_rename_merge_cleanly() {
     assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
     assert_eq!(b["topic"]["squash_merged"], true);
 }
+
+#[test]
+fn identical_files_pair_in_the_order_git_visits_them() {
+    // globset/LICENSE and grep/LICENSE are identical; main keeps one copy at
+    // crates/grep/LICENSE and deletes the other. git visits directories the branch did not
+    // touch (globset/) after the others, so grep/LICENSE, which the branch edited, is the one
+    // renamed and the edit follows it (ripgrep pr/1489).
+    let license = numbered("license", 12);
+    let mut r = with_files(&[
+        ("globset/LICENSE", license.clone()),
+        ("grep/LICENSE", license.clone()),
+        ("other", numbered("other", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "grep/LICENSE",
+        &license.replace("line 11", "line 11 (topic)"),
+        "edit a license",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    std::fs::create_dir_all(r.path().join("crates/grep")).expect("mkdir");
+    r.git(&["mv", "grep/LICENSE", "crates/grep/LICENSE"]);
+    r.git(&["rm", "-q", "globset/LICENSE"]);
+    r.git(&["commit", "-qm", "one license"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+}

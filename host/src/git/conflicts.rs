@@ -87,10 +87,30 @@ impl Merger {
         // move with it. Both are applied to the changes gix merges.
         let base_contested = contested(&base.changes, branch);
         let branch_contested = contested(branch, &base.changes);
-        let on_base =
-            renames::contested_renames(repo, &mut self.similarity, &base.changes, &base_contested)?;
-        let on_branch =
-            renames::contested_renames(repo, &mut self.similarity, branch, &branch_contested)?;
+        let on_base = if base_contested.is_empty() {
+            Vec::new()
+        } else {
+            let mut traversal = renames::Traversal::new(repo, trees.ancestor, trees.branch)?;
+            renames::contested_renames(
+                repo,
+                &mut self.similarity,
+                &mut traversal,
+                &base.changes,
+                &base_contested,
+            )?
+        };
+        let on_branch = if branch_contested.is_empty() {
+            Vec::new()
+        } else {
+            let mut traversal = renames::Traversal::new(repo, trees.ancestor, trees.base)?;
+            renames::contested_renames(
+                repo,
+                &mut self.similarity,
+                &mut traversal,
+                branch,
+                &branch_contested,
+            )?
+        };
         let moves = directory_moves(repo, &mut self.similarity, trees, base, branch)?;
         let mut unclean = moves.unclean;
         let mut git_only: BTreeSet<BString> = moves
@@ -549,6 +569,7 @@ fn directory_moves(
             similarity,
             trees.ancestor,
             trees.base,
+            trees.branch,
             &base.changes,
             &branch_added,
         )?
@@ -564,6 +585,7 @@ fn directory_moves(
             similarity,
             trees.ancestor,
             trees.branch,
+            trees.base,
             branch,
             &base_added,
         )?
