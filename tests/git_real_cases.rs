@@ -246,3 +246,144 @@ fn an_uncertain_rename_pairing_is_reported_instead_of_guessed() {
     assert_eq!(topic["conflicts"], Value::Null);
     assert_eq!(topic["squash_merged"], Value::Null);
 }
+
+#[test]
+fn an_added_file_moves_onto_a_path_the_other_side_added() {
+    // The branch adds stream/try_next.rs; main moved stream/ to stream_ext/ and added its own
+    // stream_ext/try_next.rs: git moves the branch's file there (add/add), so that path
+    // conflicts (tokio pr/2005).
+    let mut r = with_files(&[
+        ("stream/map.rs", numbered("map", 20)),
+        ("stream/next.rs", numbered("next", 20)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "stream/try_next.rs",
+        &numbered("topic try_next", 8),
+        "try_next",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["mv", "stream", "stream_ext"]);
+    r.commit_file(
+        "stream_ext/try_next.rs",
+        &numbered("main try_next", 8),
+        "main's try_next",
+    );
+    let b = scan_and_compare(&r);
+    assert_eq!(
+        b["topic"]["conflicts"]["paths"],
+        serde_json::json!(["stream_ext/try_next.rs"])
+    );
+}
+
+#[test]
+fn a_rename_into_a_renamed_directory_meets_the_other_sides_rename() {
+    // The branch renames old/tinyhttp.rs into examples/; main moved examples/ to top/ and
+    // old/tinyhttp.rs to top/tinyhttp.rs. After the directory rename both renamed the file to
+    // one path: one content conflict there, no rename/rename (tokio pr/1372).
+    let text = numbered("tinyhttp", 30);
+    let mut r = with_files(&[
+        ("old/tinyhttp.rs", text.clone()),
+        ("examples/a.rs", numbered("a", 20)),
+        ("examples/b.rs", numbered("b", 20)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.git(&["rm", "-q", "old/tinyhttp.rs"]);
+    r.commit_file(
+        "examples/tinyhttp.rs",
+        &text.replace("line 5\n", "line 5 (topic)\n"),
+        "move it to examples",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["mv", "examples", "top"]);
+    r.git(&["rm", "-q", "old/tinyhttp.rs"]);
+    r.commit_file(
+        "top/tinyhttp.rs",
+        &text.replace("line 5\n", "line 5 (main)\n"),
+        "move examples and tinyhttp",
+    );
+    let b = scan_and_compare(&r);
+    assert_eq!(
+        b["topic"]["conflicts"]["paths"],
+        serde_json::json!(["top/tinyhttp.rs"])
+    );
+}
+
+#[test]
+fn renames_are_paired_by_git_similarity_before_merging() {
+    // Every line of the renamed file changed at its start: a 62% rename to git, none to a
+    // line diff. The branch's edit follows the rename to the new path (tokio pr/2223).
+    let stamped = |path: &str, edit: &str| -> String {
+        (0..12)
+            .map(|i| {
+                if i == 6 {
+                    format!("{path} line {i} {edit}\n")
+                } else {
+                    format!("{path} line {i} version 0\n")
+                }
+            })
+            .collect()
+    };
+    let mut r = with_files(&[("src/d4/f8292.txt", stamped("src/d4/f8292.txt", "version 0"))]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "src/d4/f8292.txt",
+        &stamped("src/d4/f8292.txt", "edited"),
+        "edit",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["rm", "-q", "src/d4/f8292.txt"]);
+    r.commit_file(
+        "src/d29/f10463.txt",
+        &stamped("src/d29/f10463.txt", "version 0"),
+        "rename and rewrite",
+    );
+    scan_and_compare(&r);
+}
+
+#[test]
+fn both_sides_reaching_one_version_through_a_rename_merge_cleanly() {
+    // main renames and edits a file; the branch makes the same edit in place: the merge keeps
+    // main's file (gix's merge asserted here in debug builds: ripgrep pr/1341).
+    let text = numbered("glob", 30);
+    let edited = text.replace("line 7\n", "line 7 (edited)\n");
+    let mut r = with_files(&[
+        ("globset/glob.rs", text.clone()),
+        ("other", numbered("o", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file("globset/glob.rs", &edited, "edit in place");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["rm", "-q", "globset/glob.rs"]);
+    r.commit_file("crates/globset/glob.rs", &edited, "move and edit");
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+    assert_eq!(b["topic"]["squash_merged"], true);
+}
+
+#[test]
+fn identical_files_pair_in_the_order_git_visits_them() {
+    // globset/LICENSE and grep/LICENSE are identical; main keeps one copy at
+    // crates/grep/LICENSE and deletes the other. git visits directories the branch did not
+    // touch (globset/) after the others, so grep/LICENSE, which the branch edited, is the one
+    // renamed and the edit follows it (ripgrep pr/1489).
+    let license = numbered("license", 12);
+    let mut r = with_files(&[
+        ("globset/LICENSE", license.clone()),
+        ("grep/LICENSE", license.clone()),
+        ("other", numbered("other", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file(
+        "grep/LICENSE",
+        &license.replace("line 11", "line 11 (topic)"),
+        "edit a license",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    std::fs::create_dir_all(r.path().join("crates/grep")).expect("mkdir");
+    r.git(&["mv", "grep/LICENSE", "crates/grep/LICENSE"]);
+    r.git(&["rm", "-q", "globset/LICENSE"]);
+    r.git(&["commit", "-qm", "one license"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+}

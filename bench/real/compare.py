@@ -154,7 +154,9 @@ def main():
 
     fields = ["ahead", "behind", "merge_bases", "merged", "diffstat", "squash",
               "conflicts.verdict", "conflicts.paths"]
+    tree_fields = {"diffstat", "squash", "conflicts.verdict", "conflicts.paths"}
     agree = {k: 0 for k in fields}
+    unknown = {k: 0 for k in fields}
     diffs = []
     for b in names:
         g, t = gfacts.get(b), tfacts.get(b)
@@ -171,6 +173,10 @@ def main():
                 tv = t["conflicts"] and t["conflicts"][1]
             else:
                 gv, tv = g[k], t[k]
+            # Trellis left the fact out and said why (a branch error): unknown, not wrong.
+            if tv is None and gv is not None and k in tree_fields and b in terrors:
+                unknown[k] += 1
+                continue
             if gv == tv:
                 agree[k] += 1
             else:
@@ -179,7 +185,8 @@ def main():
     print(f"repository {repo}: {len(names)} branches besides {args.base}, "
           f"{len(tfacts)} in Trellis' report, {len(terrors)} branch errors")
     for k in fields:
-        print(f"  {k:20} {agree[k]}/{len(names)}")
+        extra = f" ({unknown[k]} unknown, with the reason)" if unknown[k] else ""
+        print(f"  {k:20} {agree[k]}/{len(names)} agree, {len(names) - agree[k] - unknown[k]} differ{extra}")
     gs = lambda f: sum(1 for v in gfacts.values() if v.get("squash"))
     ts = lambda f: sum(1 for v in tfacts.values() if v.get("squash"))
     gc = sum(1 for v in gfacts.values() if v.get("conflicts") and v["conflicts"][0] == "conflicts")
@@ -195,11 +202,11 @@ def main():
     for d in diffs:
         print("DIFF", json.dumps(d))
     for name, err in terrors.items():
-        print("BRANCH ERROR", name, err)
+        print("UNKNOWN", name, err)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "diffs.json"), "w") as f:
-            json.dump({"diffs": diffs, "agree": agree, "branches": len(names),
+            json.dump({"diffs": diffs, "agree": agree, "unknown": unknown, "branches": len(names),
                        "trellis_seconds": ttime, "git_seconds": gtimes,
                        "trellis_stderr": tstderr}, f, indent=1)
     return 0 if not diffs else 1

@@ -18,6 +18,10 @@ if [ -e "$out" ]; then
     exit 2
 fi
 git -C "$src" rev-parse --git-dir >/dev/null
+if compgen -G "$src/objects/pack/*.promisor" >/dev/null; then
+    echo "$src is a partial clone (promisor pack): objects are missing, merges cannot be compared" >&2
+    exit 1
+fi
 
 # The default branch: what the snapshot's HEAD names, else main, else master.
 default=$(git -C "$src" symbolic-ref --quiet --short HEAD || true)

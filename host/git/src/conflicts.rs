@@ -45,6 +45,9 @@ impl Merger {
         // says; gix takes `diff.algorithm` (default Myers), which pairs lines differently and
         // can merge cleanly what git reports as a content conflict.
         options.blob_merge.text.diff_algorithm = gix::diff::blob::Algorithm::Histogram;
+        // Renames are paired by git's rules before merging (see `Relocation`): gix's own
+        // pairing (a line-diff similarity, another order) disagrees with git's.
+        options.rewrites = None;
         use merge::blob::builtin_driver::text::{Conflict, ConflictStyle};
         let style = match options.blob_merge.text.conflict {
             Conflict::Keep {
@@ -79,6 +82,55 @@ impl Merger {
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, String> {
+        // git's renames of the files one side deleted and the other changed decide where the
+        // other side's change lands; files added into a directory the other side renamed
+        // move with it. Both are applied to the changes gix merges.
+        let base_contested = contested(&base.changes, branch);
+        let branch_contested = contested(branch, &base.changes);
+        let on_base = if base_contested.is_empty() {
+            Vec::new()
+        } else {
+            let mut traversal = renames::Traversal::new(repo, trees.ancestor, trees.branch)?;
+            renames::contested_renames(
+                repo,
+                &mut self.similarity,
+                &mut traversal,
+                &base.changes,
+                &base_contested,
+            )?
+        };
+        let on_branch = if branch_contested.is_empty() {
+            Vec::new()
+        } else {
+            let mut traversal = renames::Traversal::new(repo, trees.ancestor, trees.base)?;
+            renames::contested_renames(
+                repo,
+                &mut self.similarity,
+                &mut traversal,
+                branch,
+                &branch_contested,
+            )?
+        };
+        let moves = directory_moves(repo, &mut self.similarity, trees, base, branch)?;
+        let mut unclean = moves.unclean;
+        let mut git_only: BTreeSet<BString> = moves
+            .branch
+            .iter()
+            .chain(&moves.base)
+            .map(|(_, new)| new.clone())
+            .collect();
+        let relocated = Relocation::apply(&base.changes, branch, &on_base, &on_branch, &moves)?;
+        git_only.extend(relocated.rename_delete.iter().cloned());
+        git_only.extend(relocated.split.iter().cloned());
+        let owned_base;
+        let base = match relocated.base {
+            Some(changes) => {
+                owned_base = BaseChanges::new(changes);
+                &owned_base
+            }
+            None => base,
+        };
+        let branch = relocated.branch.as_deref().unwrap_or(branch);
         let prediction = match relevant_paths(base, branch) {
             Some(paths) => self.merge_reduced(repo, base, branch, &paths, labels)?,
             // Disjoint changes: the merge applies every branch change to the base.
@@ -87,37 +139,6 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             },
         };
-        // Where git's rename pairing cannot be reproduced, say so rather than guess.
-        for (side, contested) in [
-            (&base.changes[..], contested(&base.changes, branch)),
-            (branch, contested(branch, &base.changes)),
-        ] {
-            if let Some(reason) =
-                renames::uncertain_pairing(repo, &mut self.similarity, side, &contested)?
-            {
-                return Err(reason);
-            }
-        }
-        let (mut git_only, mut unclean) =
-            directory_moves(repo, &mut self.similarity, trees, base, branch)?;
-        // A path both sides deleted may be a rename to different places on each side.
-        let both_deleted: Vec<&Change> = branch
-            .iter()
-            .filter(|c| c.new.is_none())
-            .filter(|c| {
-                base.find(c.path.as_bstr())
-                    .is_some_and(|i| base.changes[i].new.is_none())
-            })
-            .collect();
-        if !both_deleted.is_empty() {
-            git_only.extend(renames::split_renames(
-                repo,
-                &mut self.similarity,
-                &base.changes,
-                branch,
-                &both_deleted,
-            )?);
-        }
         unclean |= !git_only.is_empty();
         if !unclean {
             return Ok(prediction);
@@ -508,16 +529,25 @@ fn contested<'a>(side: &'a [Change], other: &[Change]) -> BTreeSet<&'a BStr> {
 }
 
 /// Where git's directory rename detection moves files one side added into a directory the
-/// other side renamed (each such move is a conflict), and whether it reports a conflict
-/// without a path (a directory renamed to several places equally, several added files
-/// mapped to one path, or a path in the way).
+/// other side renamed (each such move is a conflict).
+#[derive(Default)]
+struct Moves {
+    /// Files the branch added, from and to.
+    branch: Vec<(BString, BString)>,
+    /// Files the base added, from and to.
+    base: Vec<(BString, BString)>,
+    /// git reports a conflict without a path: a directory renamed to several places equally,
+    /// or several added files mapped to one path, or a path in the way.
+    unclean: bool,
+}
+
 fn directory_moves(
     repo: &gix::Repository,
     similarity: &mut renames::Similarity,
     trees: MergeTrees,
     base: &BaseChanges,
     branch: &[Change],
-) -> Result<(BTreeSet<BString>, bool), String> {
+) -> Result<Moves, String> {
     let added = |changes: &'_ [Change]| -> Vec<BString> {
         changes
             .iter()
@@ -539,6 +569,7 @@ fn directory_moves(
             similarity,
             trees.ancestor,
             trees.base,
+            trees.branch,
             &base.changes,
             &branch_added,
         )?
@@ -554,6 +585,7 @@ fn directory_moves(
             similarity,
             trees.ancestor,
             trees.branch,
+            trees.base,
             branch,
             &base_added,
         )?
@@ -579,35 +611,181 @@ fn directory_moves(
         repo.find_tree(id)
             .map_err(|e| format!("cannot read tree {id}: {e}"))
     };
-    let (base_tree, branch_tree) = (read(trees.base)?, read(trees.branch)?);
-    let in_way = |path: &BStr| -> Result<bool, String> {
-        for tree in [&base_tree, &branch_tree] {
-            let entry = tree
-                .lookup_entry(path.split_str("/"))
-                .map_err(|e| format!("cannot look up {path}: {e}"))?;
-            if entry.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+    // A path the adding side already has is in the way (git moves nothing there).
+    let in_way = |tree: &gix::Tree<'_>, path: &BStr| -> Result<bool, String> {
+        let entry = tree
+            .lookup_entry(path.split_str("/"))
+            .map_err(|e| format!("cannot look up {path}: {e}"))?;
+        Ok(entry.is_some())
     };
-    let mut unclean = on_base.split || on_branch.split;
-    let mut moved = BTreeSet::new();
-    for (added, renamed, own) in [
-        (&branch_added, &base_targets, &branch_targets),
-        (&base_added, &branch_targets, &base_targets),
+    let mut moves = Moves {
+        unclean: on_base.split || on_branch.split,
+        ..Moves::default()
+    };
+    for (added, renamed, own, adder_tree, out) in [
+        (
+            &branch_added,
+            &base_targets,
+            &branch_targets,
+            trees.branch,
+            &mut moves.branch,
+        ),
+        (
+            &base_added,
+            &branch_targets,
+            &base_targets,
+            trees.base,
+            &mut moves.base,
+        ),
     ] {
-        let (paths, collision) = renames::moved_paths(added, renamed, own);
-        unclean |= collision;
-        for path in paths {
-            if in_way(path.as_bstr())? {
-                unclean = true;
+        let (moved, collision) = renames::moved_paths(added, renamed, own);
+        moves.unclean |= collision;
+        let adder_tree = read(adder_tree)?;
+        for (from, to) in moved {
+            if in_way(&adder_tree, to.as_bstr())? {
+                moves.unclean = true;
             } else {
-                moved.insert(path);
+                out.push((from, to));
             }
         }
     }
-    Ok((moved, unclean))
+    Ok(moves)
+}
+
+/// The changes gix merges, with git's rename decisions applied: a file one side renamed
+/// and the other changed becomes a change at the new path on both sides (the other side's
+/// deletion of it a rename/delete conflict), a file both renamed to one path a change there
+/// on both sides (to two paths, a rename/rename conflict), and files added into a directory
+/// the other side renamed are moved first (rename destinations included).
+struct Relocation {
+    base: Option<Vec<Change>>,
+    branch: Option<Vec<Change>>,
+    /// New paths of files one side renamed and the other deleted (always a conflict in git).
+    rename_delete: Vec<BString>,
+    /// Files both sides renamed to different paths (rename/rename, 1 to 2): git lists the old
+    /// path and both new ones.
+    split: Vec<BString>,
+}
+
+impl Relocation {
+    fn apply(
+        base: &[Change],
+        branch: &[Change],
+        on_base: &[(BString, BString)],
+        on_branch: &[(BString, BString)],
+        moves: &Moves,
+    ) -> Result<Self, String> {
+        let mut out = Relocation {
+            base: None,
+            branch: None,
+            rename_delete: Vec::new(),
+            split: Vec::new(),
+        };
+        if on_base.is_empty()
+            && on_branch.is_empty()
+            && moves.branch.is_empty()
+            && moves.base.is_empty()
+        {
+            return Ok(out);
+        }
+        let by_path = |changes: &[Change]| -> BTreeMap<BString, Change> {
+            changes
+                .iter()
+                .map(|c| (c.path.clone(), c.clone()))
+                .collect()
+        };
+        let (mut b, mut t) = (by_path(base), by_path(branch));
+        let relocate = |map: &mut BTreeMap<BString, Change>, from: &BStr, to: &BString| {
+            if let Some(mut c) = map.remove(from) {
+                c.path = to.clone();
+                map.insert(to.clone(), c);
+            }
+        };
+        // Files added into a renamed directory go with it (rename destinations included).
+        let mut on_base: BTreeMap<BString, BString> = on_base.iter().cloned().collect();
+        let mut on_branch: BTreeMap<BString, BString> = on_branch.iter().cloned().collect();
+        for (from, to) in &moves.branch {
+            relocate(&mut t, from.as_bstr(), to);
+            on_branch
+                .values_mut()
+                .filter(|d| *d == from)
+                .for_each(|d| *d = to.clone());
+        }
+        for (from, to) in &moves.base {
+            relocate(&mut b, from.as_bstr(), to);
+            on_base
+                .values_mut()
+                .filter(|d| *d == from)
+                .for_each(|d| *d = to.clone());
+        }
+        let sources: BTreeSet<BString> = on_base.keys().chain(on_branch.keys()).cloned().collect();
+        for source in sources {
+            let (to_base, to_branch) = (on_base.get(&source), on_branch.get(&source));
+            match (to_base, to_branch) {
+                (Some(q), Some(r)) if q == r => {
+                    // Renamed to one path on both sides: both change that path.
+                    for map in [&mut b, &mut t] {
+                        let ancestor = map.remove(&source).and_then(|c| c.old);
+                        if let Some(dest) = map.get_mut(q) {
+                            dest.old = ancestor;
+                        }
+                    }
+                }
+                (Some(q), Some(r)) => out.split.extend([source.clone(), q.clone(), r.clone()]),
+                (Some(q), None) => Self::carry(&mut b, &mut t, &source, q, &mut out.rename_delete)?,
+                (None, Some(r)) => Self::carry(&mut t, &mut b, &source, r, &mut out.rename_delete)?,
+                (None, None) => {}
+            }
+        }
+        out.base = Some(b.into_values().collect());
+        out.branch = Some(t.into_values().collect());
+        Ok(out)
+    }
+
+    /// The renamer moved `source` to `dest`: the other side's change to `source` moves there.
+    fn carry(
+        renamer: &mut BTreeMap<BString, Change>,
+        other: &mut BTreeMap<BString, Change>,
+        source: &BString,
+        dest: &BString,
+        rename_delete: &mut Vec<BString>,
+    ) -> Result<(), String> {
+        if !renamer.contains_key(dest) {
+            return Ok(());
+        }
+        let ancestor = renamer.remove(source).and_then(|c| c.old);
+        if let Some(d) = renamer.get_mut(dest) {
+            d.old = ancestor;
+        }
+        let Some(change) = other.remove(source) else {
+            return Ok(());
+        };
+        if change.new.is_none() {
+            // rename/delete: always a conflict at the new path (where the other side may
+            // have added a file too: add/add there as well).
+            rename_delete.push(dest.clone());
+            other.entry(dest.clone()).or_insert(Change {
+                path: dest.clone(),
+                old: ancestor,
+                new: None,
+            });
+            return Ok(());
+        }
+        if other.contains_key(dest) {
+            return Err(format!(
+                "cannot be sure: {source} was renamed to {dest}, where the other side, which changed {source}, has a change too"
+            ));
+        }
+        other.insert(
+            dest.clone(),
+            Change {
+                path: dest.clone(),
+                old: ancestor,
+                new: change.new,
+            },
+        );
+        Ok(())
+    }
 }
 
 fn dirname(path: &BStr) -> &BStr {
@@ -624,26 +802,8 @@ fn relevant_paths(base: &BaseChanges, branch: &[Change]) -> Option<BTreeSet<BStr
     if touched.is_empty() {
         return None;
     }
-    let base_changes = &base.changes;
-    let touching: Vec<&Change> = touched.iter().map(|&i| &base_changes[i]).collect();
-    let branch_paths: HashSet<&BStr> = branch.iter().map(|c| c.path.as_bstr()).collect();
     let mut paths: BTreeSet<BString> = branch.iter().map(|c| c.path.clone()).collect();
-    paths.extend(touching.iter().map(|c| c.path.clone()));
-    // A base-side deletion of a path the branch changed may be a rename carrying that change.
-    if touching.iter().any(|c| c.new.is_none()) {
-        let untouched_deleted: HashSet<ObjectId> = base_changes
-            .iter()
-            .filter(|c| c.new.is_none() && !branch_paths.contains(c.path.as_bstr()))
-            .filter_map(|c| c.old.map(|o| o.id))
-            .collect();
-        paths.extend(
-            base_changes
-                .iter()
-                .filter(|c| c.old.is_none())
-                .filter(|c| c.new.is_some_and(|n| !untouched_deleted.contains(&n.id)))
-                .map(|c| c.path.clone()),
-        );
-    }
+    paths.extend(touched.iter().map(|&i| base.changes[i].path.clone()));
     Some(paths)
 }
 

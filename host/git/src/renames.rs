@@ -114,15 +114,69 @@ pub struct Renames {
     /// Source and destination paths, with whether git's choice of this pair depends on an
     /// order Trellis does not reproduce (identical files, or equally similar candidates).
     pub pairs: Vec<(BString, BString, bool)>,
+    /// Sources whose pairing (or lack of one) depends on that order.
+    pub uncertain: BTreeSet<BString>,
 }
 
-impl Renames {
-    /// Where `source` went, and whether that is uncertain.
-    pub fn destination(&self, source: &BStr) -> Option<(&BString, bool)> {
-        self.pairs
-            .iter()
-            .find(|(s, _, _)| s.as_bstr() == source)
-            .map(|(_, d, ambiguous)| (d, *ambiguous))
+/// The order merge-ort meets one side's deleted and added files in: its tree walk (path
+/// order), except below directories the other side left as they were in the ancestor, and
+/// directories only this side has, which it visits afterwards in hash-table order (its
+/// deferred "trivial directory merges"). Between such files git's choices cannot be
+/// reproduced; before them, and among the others, path order decides.
+pub struct Traversal<'r> {
+    ancestor: gix::Tree<'r>,
+    other: gix::Tree<'r>,
+    deferred_dirs: HashMap<BString, bool>,
+}
+
+impl<'r> Traversal<'r> {
+    /// The traversal of one side's changes against `other`, the other side's tree.
+    pub fn new(
+        repo: &'r gix::Repository,
+        ancestor: ObjectId,
+        other: ObjectId,
+    ) -> Result<Self, String> {
+        let read = |id: ObjectId| {
+            repo.find_tree(id)
+                .map_err(|e| format!("cannot read tree {id}: {e}"))
+        };
+        Ok(Traversal {
+            ancestor: read(ancestor)?,
+            other: read(other)?,
+            deferred_dirs: HashMap::new(),
+        })
+    }
+
+    fn tree_id(tree: &gix::Tree<'_>, dir: &BStr) -> Result<Option<ObjectId>, String> {
+        let entry = tree
+            .lookup_entry(dir.split_str("/"))
+            .map_err(|e| format!("cannot look up {dir}: {e}"))?;
+        Ok(entry.filter(|e| e.mode().is_tree()).map(|e| e.object_id()))
+    }
+
+    /// Whether git visits `path` only among its deferred directories.
+    fn deferred(&mut self, path: &BStr) -> Result<bool, String> {
+        for dir in parent_dirs(path) {
+            let known = match self.deferred_dirs.get(dir) {
+                Some(known) => *known,
+                None => {
+                    let deferred = match (
+                        Self::tree_id(&self.ancestor, dir)?,
+                        Self::tree_id(&self.other, dir)?,
+                    ) {
+                        (Some(a), Some(o)) => a == o,
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    self.deferred_dirs.insert(dir.to_owned(), deferred);
+                    deferred
+                }
+            };
+            if known {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -140,6 +194,7 @@ const RENAME_LIMIT: u64 = 7000;
 pub fn find_renames(
     repo: &gix::Repository,
     similarity: &mut Similarity,
+    traversal: &mut Traversal<'_>,
     changes: &[Change],
     relevant: &dyn Fn(&BStr) -> bool,
 ) -> Result<Renames, String> {
@@ -147,67 +202,97 @@ pub fn find_renames(
     let file = |e: Option<FileEntry>| {
         e.filter(|e| !e.mode.is_tree() && !e.mode.is_commit() && e.id != empty)
     };
-    let sources: Vec<(&BStr, FileEntry)> = changes
-        .iter()
-        .filter(|c| c.new.is_none())
-        .filter_map(|c| file(c.old).map(|o| (c.path.as_bstr(), o)))
-        .collect();
-    let dests: Vec<(&BStr, FileEntry)> = changes
-        .iter()
-        .filter(|c| c.old.is_none())
-        .filter_map(|c| file(c.new).map(|n| (c.path.as_bstr(), n)))
-        .collect();
+    // (path, file, visited among the deferred directories), in git's order.
+    let mut sources: Vec<(&BStr, FileEntry, bool)> = Vec::new();
+    let mut dests: Vec<(&BStr, FileEntry, bool)> = Vec::new();
+    for c in changes {
+        match (file(c.old), file(c.new)) {
+            (Some(old), None) if c.new.is_none() => {
+                sources.push((c.path.as_bstr(), old, traversal.deferred(c.path.as_bstr())?))
+            }
+            (None, Some(new)) if c.old.is_none() => {
+                dests.push((c.path.as_bstr(), new, traversal.deferred(c.path.as_bstr())?))
+            }
+            _ => {}
+        }
+    }
+    sources.sort_by_key(|s| s.2);
+    dests.sort_by_key(|d| d.2);
     let mut pairs = Vec::new();
+    let mut uncertain = BTreeSet::new();
     if sources.is_empty() || dests.is_empty() {
-        return Ok(Renames { pairs });
+        return Ok(Renames { pairs, uncertain });
     }
     let mut src_used = vec![false; sources.len()];
     let mut dst_used = vec![false; dests.len()];
     // Exact renames: destinations in order, each taking the first unused identical source,
     // preferring one with the same basename.
     let mut by_id: HashMap<ObjectId, Vec<usize>> = HashMap::new();
-    for (i, (_, e)) in sources.iter().enumerate() {
+    for (i, (_, e, _)) in sources.iter().enumerate() {
         by_id.entry(e.id).or_default().push(i);
     }
-    let mut dests_by_id: HashMap<ObjectId, usize> = HashMap::new();
-    for (_, e) in &dests {
-        *dests_by_id.entry(e.id).or_default() += 1;
+    let mut deferred_dests: HashMap<ObjectId, usize> = HashMap::new();
+    for (_, e, deferred) in &dests {
+        if *deferred {
+            *deferred_dests.entry(e.id).or_default() += 1;
+        }
     }
+    // Contents whose pairing follows an order Trellis does not reproduce.
+    let mut tainted: std::collections::HashSet<ObjectId> = Default::default();
     let compatible =
         |a: FileEntry, b: FileEntry| (a.mode.is_blob() && b.mode.is_blob()) || a.mode == b.mode;
-    for (d, (dst_path, dst)) in dests.iter().enumerate() {
+    for (d, &(dst_path, dst, dst_deferred)) in dests.iter().enumerate() {
         let Some(candidates) = by_id.get(&dst.id) else {
             continue;
         };
-        let mut best: Option<(usize, u8)> = None;
-        for &s in candidates {
-            let (src_path, src) = sources[s];
-            if src_used[s] || !compatible(src, *dst) {
-                continue;
-            }
-            let score = 1 + u8::from(basename(src_path) == basename(dst_path));
-            if best.is_none_or(|(_, b)| score > b) {
-                best = Some((s, score));
-            }
+        let scored: Vec<(usize, u8)> = candidates
+            .iter()
+            .filter(|&&s| !src_used[s] && compatible(sources[s].1, dst))
+            .map(|&s| {
+                (
+                    s,
+                    1 + u8::from(basename(sources[s].0) == basename(dst_path)),
+                )
+            })
+            .collect();
+        let Some(best) = scored.iter().map(|(_, score)| *score).max() else {
+            continue;
+        };
+        let best: Vec<usize> = scored
+            .iter()
+            .filter(|(_, score)| *score == best)
+            .map(|(s, _)| *s)
+            .collect();
+        let s = best[0];
+        let order_unknown = (best.len() > 1 && sources[best[0]].2 && sources[best[1]].2)
+            || (dst_deferred && deferred_dests.get(&dst.id).is_some_and(|n| *n > 1));
+        if order_unknown {
+            tainted.insert(dst.id);
         }
-        if let Some((s, _)) = best {
-            src_used[s] = true;
-            dst_used[d] = true;
-            // With several identical files, which goes where follows git's traversal order.
-            let ambiguous = candidates.len() > 1 || dests_by_id[&dst.id] > 1;
-            pairs.push((sources[s].0.to_owned(), (*dst_path).to_owned(), ambiguous));
-        }
+        src_used[s] = true;
+        dst_used[d] = true;
+        pairs.push((
+            sources[s].0.to_owned(),
+            dst_path.to_owned(),
+            tainted.contains(&dst.id),
+        ));
     }
+    uncertain.extend(
+        sources
+            .iter()
+            .filter(|(_, e, _)| tainted.contains(&e.id))
+            .map(|(p, _, _)| (*p).to_owned()),
+    );
     // Basename matches.
     let mut src_names: HashMap<&BStr, Option<usize>> = HashMap::new();
-    for (i, (path, _)) in sources.iter().enumerate().filter(|(i, _)| !src_used[*i]) {
+    for (i, (path, _, _)) in sources.iter().enumerate().filter(|(i, _)| !src_used[*i]) {
         src_names
             .entry(basename(path))
             .and_modify(|v| *v = None)
             .or_insert(Some(i));
     }
     let mut dst_names: HashMap<&BStr, Option<usize>> = HashMap::new();
-    for (i, (path, _)) in dests.iter().enumerate().filter(|(i, _)| !dst_used[*i]) {
+    for (i, (path, _, _)) in dests.iter().enumerate().filter(|(i, _)| !dst_used[*i]) {
         dst_names
             .entry(basename(path))
             .and_modify(|v| *v = None)
@@ -215,7 +300,7 @@ pub fn find_renames(
     }
     const MIN_BASENAME_SCORE: u64 = MIN_SCORE + (MAX_SCORE - MIN_SCORE) / 2;
     for s in 0..sources.len() {
-        let (src_path, src) = sources[s];
+        let (src_path, src, _) = sources[s];
         if src_used[s] || !relevant(src_path) {
             continue;
         }
@@ -245,7 +330,7 @@ pub fn find_renames(
         || open_dests.is_empty()
         || (remaining.len() as u64) * (open_dests.len() as u64) > RENAME_LIMIT * RENAME_LIMIT
     {
-        return Ok(Renames { pairs });
+        return Ok(Renames { pairs, uncertain });
     }
     // (score, same basename, destination, source), the best few per destination.
     let mut candidates: Vec<(u64, bool, usize, usize)> = Vec::new();
@@ -275,17 +360,27 @@ pub fn find_renames(
         if dst_used[d] || src_used[s] {
             continue;
         }
-        // Another open candidate just as good for this source or destination: git's choice
-        // depends on its traversal order.
-        let ambiguous = candidates[k + 1..].iter().any(|&(sc, sn, d2, s2)| {
-            (sc, sn) == (score, same_name)
-                && ((s2 == s && !dst_used[d2]) || (d2 == d && !src_used[s2]))
-        });
+        // Another open candidate just as good for this source or destination: git takes the
+        // first in its order, unknown between two files of deferred directories.
+        let rivals: Vec<usize> = candidates[k + 1..]
+            .iter()
+            .filter(|&&(sc, sn, d2, s2)| {
+                (sc, sn) == (score, same_name)
+                    && ((s2 == s && !dst_used[d2] && dests[d].2 && dests[d2].2)
+                        || (d2 == d && !src_used[s2] && sources[s].2 && sources[s2].2))
+            })
+            .map(|&(_, _, _, s2)| s2)
+            .collect();
+        let ambiguous = !rivals.is_empty();
+        if ambiguous {
+            uncertain.insert(sources[s].0.to_owned());
+            uncertain.extend(rivals.iter().map(|&s2| sources[s2].0.to_owned()));
+        }
         dst_used[d] = true;
         src_used[s] = true;
         pairs.push((sources[s].0.to_owned(), dests[d].0.to_owned(), ambiguous));
     }
-    Ok(Renames { pairs })
+    Ok(Renames { pairs, uncertain })
 }
 
 /// A directory one side renamed, as merge-ort infers it.
@@ -312,6 +407,7 @@ pub fn directory_renames(
     similarity: &mut Similarity,
     ancestor: ObjectId,
     renamer_tree: ObjectId,
+    other_tree: ObjectId,
     renamer: &[Change],
     added: &[&BStr],
 ) -> Result<DirectoryRenames, String> {
@@ -379,7 +475,8 @@ pub fn directory_renames(
         })
     };
     let under_own = |path: &BStr| parent_dirs(path).any(|d| own.contains(d));
-    let renames = find_renames(repo, similarity, renamer, &under_own)?;
+    let mut traversal = Traversal::new(repo, ancestor, other_tree)?;
+    let renames = find_renames(repo, similarity, &mut traversal, renamer, &under_own)?;
     let mut counts: BTreeMap<BString, BTreeMap<BString, (u32, bool)>> = BTreeMap::new();
     for (old, new, ambiguous) in &renames.pairs {
         let (mut old_dir, mut new_dir) = (dirname(old.as_bstr()), dirname(new.as_bstr()));
@@ -443,15 +540,15 @@ pub fn directory_renames(
 }
 
 /// Where git moves the files at `added` (added by one side) because the other side renamed
-/// their directory (`renamed`), except into a directory the adding side renamed itself
-/// (`own`); and whether several added files map to one path (git then moves none of them and
-/// reports a conflict without a path).
+/// their directory (`renamed`), from and to, except into a directory the adding side renamed
+/// itself (`own`); and whether several added files map to one path (git then moves none of
+/// them and reports a conflict without a path).
 pub fn moved_paths(
     added: &[&BStr],
     renamed: &HashMap<BString, BString>,
     own: &HashMap<BString, BString>,
-) -> (BTreeSet<BString>, bool) {
-    let mut targets: BTreeMap<BString, u32> = BTreeMap::new();
+) -> (Vec<(BString, BString)>, bool) {
+    let mut targets: BTreeMap<BString, Vec<BString>> = BTreeMap::new();
     for &path in added {
         // The deepest renamed directory holding the path decides, as in git.
         let Some((dir, target)) = parent_dirs(path)
@@ -469,77 +566,45 @@ pub fn moved_paths(
             new_path.push(b'/');
         }
         new_path.extend_from_slice(rest);
-        *targets.entry(new_path).or_default() += 1;
+        targets.entry(new_path).or_default().push(path.to_owned());
     }
-    let collision = targets.values().any(|n| *n > 1);
-    (
-        targets
-            .into_iter()
-            .filter(|(_, n)| *n == 1)
-            .map(|(p, _)| p)
-            .collect(),
-        collision,
-    )
+    let collision = targets.values().any(|from| from.len() > 1);
+    let moved = targets
+        .into_iter()
+        .filter(|(_, from)| from.len() == 1)
+        .map(|(to, mut from)| (from.remove(0), to))
+        .collect();
+    (moved, collision)
 }
 
-/// What git reports for a rename/rename (1 to 2) of each path in `sources`, which both sides
-/// deleted: when git's pairing gives it a different new path on each side, the source and
-/// both destinations. gix pairs renames by a line diff instead, and can miss such a pair.
-pub fn split_renames(
+/// Where git's rename detection pairs the files one side deleted and the other changed
+/// (`contested`): what decides where the other side's change (or its rename/delete conflict)
+/// lands. With several identical files, or equally similar candidates, git's choice follows
+/// its traversal order, which Trellis does not reproduce: then the reason is the error.
+pub fn contested_renames(
     repo: &gix::Repository,
     similarity: &mut Similarity,
-    base: &[Change],
-    branch: &[Change],
-    sources: &[&Change],
-) -> Result<BTreeSet<BString>, String> {
-    let wanted: BTreeSet<&BStr> = sources.iter().map(|c| c.path.as_bstr()).collect();
-    let relevant = |p: &BStr| wanted.contains(p);
-    let on_base = find_renames(repo, similarity, base, &relevant)?;
-    let on_branch = find_renames(repo, similarity, branch, &relevant)?;
-    let mut out = BTreeSet::new();
-    for source in sources {
-        let (Some((to_base, a)), Some((to_branch, b))) = (
-            on_base.destination(source.path.as_bstr()),
-            on_branch.destination(source.path.as_bstr()),
-        ) else {
-            continue;
-        };
-        if a || b {
-            return Err(format!(
-                "cannot be sure: where git pairs {} on each side depends on which of several identical or equally similar files it takes",
-                source.path
-            ));
-        }
-        if to_base != to_branch {
-            out.extend([source.path.clone(), to_base.clone(), to_branch.clone()]);
-        }
-    }
-    Ok(out)
-}
-
-/// Whether git's pairing of the files one side deleted and the other changed (`contested`)
-/// is certain: with several identical files, or equally similar candidates, git's choice
-/// follows its traversal order, which decides where the other side's change (or its
-/// rename/delete conflict) lands. Returns the reason when it is not.
-pub fn uncertain_pairing(
-    repo: &gix::Repository,
-    similarity: &mut Similarity,
+    traversal: &mut Traversal<'_>,
     side: &[Change],
     contested: &BTreeSet<&BStr>,
-) -> Result<Option<String>, String> {
+) -> Result<Vec<(BString, BString)>, String> {
     if contested.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let renames = find_renames(repo, similarity, side, &|p| contested.contains(p))?;
+    let renames = find_renames(repo, similarity, traversal, side, &|p| {
+        contested.contains(p)
+    })?;
+    if let Some(source) = contested.iter().find(|c| renames.uncertain.contains(**c)) {
+        return Err(format!(
+            "cannot be sure: which file git pairs with {source} as a rename depends on an order Trellis does not reproduce (identical or equally similar files in directories git visits in hash-table order)"
+        ));
+    }
     Ok(renames
         .pairs
-        .iter()
-        .find(|(source, _, ambiguous)| *ambiguous && contested.contains(source.as_bstr()))
-        .map(|(source, _, _)| {
-            format!(
-                "cannot be sure: which file git pairs with {source} as a rename depends on an order Trellis does not reproduce (identical or equally similar files)"
-            )
-        }))
+        .into_iter()
+        .filter(|(source, _, _)| contested.contains(source.as_bstr()))
+        .map(|(source, dest, _)| (source, dest))
+        .collect())
 }
 
 fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, String> {
