@@ -218,6 +218,17 @@ kind = "secrets"
     }
 }
 
+/// The planted repository with a policy of one rule (its TOML keys), granted what it needs.
+fn with_rule(rule: &str) -> Planted {
+    Planted {
+        config: format!(
+            "[plugins.enterprise-policy]\ngrants = [\"git.history\", \"git.blobs\"]\n\n\
+             [[plugins.enterprise-policy.config.rules]]\n{rule}"
+        ),
+        ..planted()
+    }
+}
+
 /// Scans with the policy; the JSON report, the SARIF log, and how the process ended.
 fn scan(p: &Planted, extra: &[&str]) -> (Value, Value, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
@@ -327,21 +338,14 @@ fn every_rule_reports_exactly_its_planted_violations() {
 fn the_gate_follows_the_configured_severities() {
     // Only a warning rule fires: under `--fail-on error` (the default) the gate passes, under
     // `warning` it fails, under `never` nothing fails it.
-    let p = Planted {
-        config: r#"
-[plugins.enterprise-policy]
-grants = ["git.history", "git.blobs"]
-
-[[plugins.enterprise-policy.config.rules]]
-id = "names"
+    let p = with_rule(
+        r#"id = "names"
 kind = "branch-naming"
 severity = "warning"
 exclude = ["main", "release/*"]
 prefixes = ["feature/", "fix/", "signed/"]
-"#
-        .into(),
-        ..planted()
-    };
+"#,
+    );
     for (fail_on, code) in [("error", 0), ("warning", 3), ("never", 0)] {
         let (report, _, out) = scan(&p, &["--fail-on", fail_on]);
         assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
@@ -351,19 +355,12 @@ prefixes = ["feature/", "fix/", "signed/"]
 
 #[test]
 fn a_malformed_rule_is_an_error_naming_its_key() {
-    let p = Planted {
-        config: r#"
-[plugins.enterprise-policy]
-grants = ["git.history", "git.blobs"]
-
-[[plugins.enterprise-policy.config.rules]]
-id = "names"
+    let p = with_rule(
+        r#"id = "names"
 kind = "branch-naming"
 pattern = "([unclosed"
-"#
-        .into(),
-        ..planted()
-    };
+"#,
+    );
     let (report, _, out) = scan(&p, &[]);
     // A policy that could not run fails the gate.
     assert_eq!(out.status.code(), Some(3));
