@@ -148,6 +148,8 @@ fn generated_repository_matches_git_with_and_without_commit_graph() {
         files: 40,
         seed: 5,
         commit_graph: false,
+        // Merged topics, some after a resolved conflict, on main's first-parent history.
+        merge_history: 30,
     };
     xtask::fixture::generate(&spec, &repo).expect("generate");
     let without = scan_all(&repo, &[]);
@@ -223,6 +225,7 @@ fn packed_histories_without_commit_graph_are_scanned_and_cached_per_pack() {
         files: 20,
         seed: 9,
         commit_graph: false,
+        merge_history: 0,
     };
     xtask::fixture::generate(&spec, &repo).expect("generate");
     // A second pack, and loose commits on top of both: the table covers the packs and the
@@ -328,6 +331,7 @@ fn the_generator_is_deterministic() {
         files: 10,
         seed: 9,
         commit_graph: false,
+        merge_history: 0,
     };
     let refs: Vec<String> = ["a", "b"]
         .iter()

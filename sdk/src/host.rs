@@ -1,15 +1,16 @@
 //! What the host offers: logging, the plugin's configuration and bounded git queries.
 //!
-//! Git queries need a capability the user grants (`git.history`, `git.blobs`); without it
-//! they return [`QueryError::Denied`].
+//! Git queries need a capability the user grants (`git.history`, `git.blobs`, `git.merge`), and
+//! the plugin's own key/value store needs `store`; without it they return
+//! [`QueryError::Denied`].
 
 use crate::PluginError;
 use crate::bindings::trellis::plugin::host as raw;
 
 pub use raw::{
     AddedFile, AddedLine, AddedLinesOptions, ChangeKind, ChangeOptions, CommitDetail, CommitInfo,
-    CommitSignature, FileChange, FileMode, FileStatus, HistoryOptions, LogLevel, PathChange,
-    QueryError, Range, SignatureKind,
+    CommitSignature, FileChange, FileMode, FileStatus, HistoryOptions, LogLevel, MergeOptions,
+    MergeSide, MergeTrial, MergeVerdict, PathChange, PathStat, QueryError, Range, SignatureKind,
 };
 
 /// One answer per range of a batch query, in the order of the ranges.
@@ -86,6 +87,33 @@ pub fn added_lines(
     options: AddedLinesOptions,
 ) -> Result<Batch<AddedFile>, QueryError> {
     raw::added_lines(ranges, options)
+}
+
+/// Merges each range's tip into its base in memory, as `git merge-tree --write-tree` would,
+/// with a summary of both sides since the merge base: one call for many merges. Needs
+/// `git.merge`; each trial counts against the plugin's `merges` limit.
+pub fn merge_trials(
+    ranges: &[Range],
+    options: MergeOptions,
+) -> Result<Vec<Result<MergeTrial, QueryError>>, QueryError> {
+    raw::merge_trials(ranges, options)
+}
+
+/// The value this plugin stored under `key` in an earlier invocation or scan, if the host
+/// still keeps it (the store is a size-capped cache). Needs `store`.
+pub fn store_get(key: &str) -> Result<Option<Vec<u8>>, QueryError> {
+    raw::store_get(key)
+}
+
+/// Keeps `value` under `key` for later invocations and scans (keys: 1–128 bytes of
+/// `[A-Za-z0-9._/-]`). Needs `store`.
+pub fn store_set(key: &str, value: &[u8]) -> Result<(), QueryError> {
+    raw::store_set(key, value)
+}
+
+/// Removes `key` from this plugin's store. Needs `store`.
+pub fn store_delete(key: &str) -> Result<(), QueryError> {
+    raw::store_delete(key)
 }
 
 impl Range {

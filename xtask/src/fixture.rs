@@ -14,6 +14,7 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
+mod merges;
 mod plant;
 
 /// The shape of a generated repository.
@@ -28,6 +29,9 @@ pub struct FixtureSpec {
     pub seed: u64,
     /// Write a commit-graph file after importing.
     pub commit_graph: bool,
+    /// Topics merged into `main` at the end with a planted relation between their shape and
+    /// whether they conflicted (see `merges`); listed in `OUT.merges.json`.
+    pub merge_history: usize,
 }
 
 impl Default for FixtureSpec {
@@ -38,6 +42,7 @@ impl Default for FixtureSpec {
             files: 200,
             seed: 1,
             commit_graph: false,
+            merge_history: 0,
         }
     }
 }
@@ -304,7 +309,7 @@ fn generate_repo(spec: &FixtureSpec, plant_secrets: bool, out: &Path) -> Result<
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     crate::git::run(out, &["init", "-q", "-b", "main"])?;
 
-    let (stream, planted) = stream(spec, plant_secrets);
+    let (stream, planted, merges) = stream(spec, plant_secrets);
     // Absolute: git runs in `out`.
     let marks = std::fs::canonicalize(out)
         .with_context(|| format!("cannot resolve {}", out.display()))?
@@ -330,6 +335,12 @@ fn generate_repo(spec: &FixtureSpec, plant_secrets: bool, out: &Path) -> Result<
     let marks_text = std::fs::read_to_string(&marks)
         .with_context(|| format!("cannot read {}", marks.display()))?;
     std::fs::remove_file(&marks).with_context(|| format!("cannot remove {}", marks.display()))?;
+    if spec.merge_history > 0 {
+        let manifest = merges_manifest_path(out);
+        let json = merges::to_json(&merges, &plant::parse_marks(&marks_text)?)?;
+        std::fs::write(&manifest, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("cannot write {}", manifest.display()))?;
+    }
     if let Some(planted) = planted {
         let manifest = planted_manifest_path(out);
         let json = planted.to_json(&plant::parse_marks(&marks_text)?)?;
@@ -349,13 +360,27 @@ fn generate_repo(spec: &FixtureSpec, plant_secrets: bool, out: &Path) -> Result<
 /// Where [`generate`] writes what it planted in the repository at `out`: `OUT.planted.json`
 /// beside it.
 pub fn planted_manifest_path(out: &Path) -> std::path::PathBuf {
+    sibling(out, ".planted.json")
+}
+
+/// Where [`generate`] lists the merges of `FixtureSpec::merge_history` for the repository at
+/// `out`: `OUT.merges.json` beside it.
+pub fn merges_manifest_path(out: &Path) -> std::path::PathBuf {
+    sibling(out, ".merges.json")
+}
+
+/// `OUT` + `suffix`, beside `out`.
+fn sibling(out: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".planted.json");
+    name.push(suffix);
     out.with_file_name(name)
 }
 
-/// The fast-import stream of `spec`, and what was planted in it (by mark).
-fn stream(spec: &FixtureSpec, plant_secrets: bool) -> (Vec<u8>, Option<plant::Planted>) {
+/// The fast-import stream of `spec`, and what was planted in it (by mark): secrets, merges.
+fn stream(
+    spec: &FixtureSpec,
+    plant_secrets: bool,
+) -> (Vec<u8>, Option<plant::Planted>, Vec<merges::PlantedMerge>) {
     let mut g = Gen {
         rng: Rng(spec.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
         out: String::new(),
@@ -443,10 +468,11 @@ fn stream(spec: &FixtureSpec, plant_secrets: bool) -> (Vec<u8>, Option<plant::Pl
             break;
         }
     }
-    // Planted last, with a generator of its own, so the rest of the repository is the same
-    // with or without it.
+    // Planted last, each with a generator of its own, so the rest of the repository is the
+    // same with or without them.
+    let merges = merges::plant_merges(&mut g, spec.merge_history, spec.seed);
     let planted = plant_secrets.then(|| plant::plant(&mut g, spec.seed));
-    (g.out.into_bytes(), planted)
+    (g.out.into_bytes(), planted, merges)
 }
 
 fn make_branch(

@@ -2,9 +2,10 @@
 //! (default `target/plugins`).
 //! `cargo xtask demo`: builds the plugins, generates a small repository (`target/demo-repo`) and
 //! scans it and this checkout with them — the README's run command.
-//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT`:
+//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT`:
 //! generates a deterministic test repository (see `xtask::fixture`); with `--plant-secrets`, also
-//! secrets, decoys and policy violations, listed in `OUT.planted.json`.
+//! secrets, decoys and policy violations, listed in `OUT.planted.json`; with `--merge-history N`,
+//! N merged topics with a planted relation between their shape and conflicts (`OUT.merges.json`).
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
 //! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]`:
@@ -18,7 +19,7 @@ use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
 use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -251,6 +252,7 @@ fn fixture_args(args: &[String]) -> Result<(FixtureSpec, bool, PathBuf)> {
             "--files" => spec.files = number("--files")? as usize,
             "--seed" => spec.seed = number("--seed")?,
             "--commit-graph" => spec.commit_graph = true,
+            "--merge-history" => spec.merge_history = number("--merge-history")? as usize,
             "--plant-secrets" => plant = true,
             other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
             other => out = Some(PathBuf::from(other)),

@@ -24,6 +24,7 @@ fn main() {
     let options = RuntimeOptions {
         max_wasm_stack: 1 << 20,
         cache_dir: Some(work.path().join("cache")),
+        data_dir: None,
         http: config.http,
         max_concurrent: 16,
         max_limits: config.limits,

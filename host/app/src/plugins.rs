@@ -45,13 +45,20 @@ pub enum SetupError {
     Runtime(#[from] RuntimeError),
 }
 
-/// The runtime options the configuration asks for; `no_cache` disables the compile cache.
+/// The runtime options the configuration asks for; `no_cache` disables the compile cache
+/// and keeps plugins' stores in memory.
 pub fn runtime_options(config: &Config, no_cache: bool) -> RuntimeOptions {
     RuntimeOptions {
         max_wasm_stack: (config.runtime.max_wasm_stack_kb as usize).saturating_mul(1024),
         cache_dir: (config.runtime.cache && !no_cache)
             .then(trellis_os::dirs::trusted_cache_home)
             .flatten(),
+        // Plugins' stores are caches too (a model a re-scan need not re-fit): `--no-cache`
+        // gives every invocation an empty one.
+        data_dir: (!no_cache)
+            .then(trellis_os::dirs::trusted_cache_home)
+            .flatten()
+            .map(|dir| dir.join("plugin-data")),
         http: config.http,
         // Workers each run one invocation at a time; the pool leaves room for nested rayon use.
         max_concurrent: (4 * std::thread::available_parallelism().map_or(4, |n| n.get() as u32))

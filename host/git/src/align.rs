@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::GitError;
 use super::cache::{CachedFacts, FactsCache};
 use super::changes::{TreeDiffer, tree_of};
-use super::conflicts::{BaseChanges, MergeTrees, Merger};
+use super::conflicts::{BaseMerges, MergeTrees, virtual_merge_base};
 use super::diffstat::diffstat;
-use super::error::{BoxError, MergeError, ObjectError, ObjectKind, TreeFactsError};
+use super::error::{BoxError, ObjectError, ObjectKind, TreeFactsError};
 use super::facts::{
     AlignOptions, BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats,
 };
@@ -241,17 +241,6 @@ fn is_partial_clone(repo: &gix::Repository) -> bool {
         })
 }
 
-/// A worker's merger, set up on first use (a failed setup is kept and reported each time).
-fn merger<'m>(
-    slot: &'m mut Option<Result<Merger, String>>,
-    repo: &gix::Repository,
-) -> Result<&'m mut Merger, MergeError> {
-    // The setup error is kept as text: it is reported for every branch of this worker.
-    slot.get_or_insert_with(|| Merger::new(repo).map_err(|e| e.to_string()))
-        .as_mut()
-        .map_err(|e| MergeError::Setup(e.clone().into()))
-}
-
 /// The facts of a repository without commits: no base tip, no branches, nothing counted.
 pub fn empty_repo_facts(path: &std::path::Path, head: Option<&str>, bare: bool) -> RepoFacts {
     let base = head.unwrap_or_default().to_string();
@@ -376,9 +365,8 @@ struct TreeWorker {
     repo: gix::Repository,
     options: AlignOptions,
     differ: TreeDiffer,
-    merger: Option<Result<Merger, String>>,
-    /// The base-side changes of the last ancestor tree seen.
-    base_side: Option<(ObjectId, BaseChanges)>,
+    /// The merger and the base side's changes since the last ancestor.
+    merges: BaseMerges,
     /// The base's short name, as git's merge labels it.
     base_name: String,
 }
@@ -394,8 +382,7 @@ impl TreeWorker {
             repo,
             options,
             differ: TreeDiffer::default(),
-            merger: None,
-            base_side: None,
+            merges: BaseMerges::default(),
             base_name: base_name.to_string(),
         }
     }
@@ -474,7 +461,7 @@ impl TreeWorker {
         let squash_candidate = options.squash
             && !options.conflicts
             && (walked.merge_bases.len() > 1 || {
-                let merger = merger(&mut self.merger, &self.repo)?;
+                let merger = self.merges.merger(&self.repo)?;
                 may_be_squash_merged(&self.repo, merger, &branch, base_tree)?
             });
         let branch_is_empty = branch.is_empty();
@@ -482,37 +469,23 @@ impl TreeWorker {
             let (ancestor, branch) = if walked.merge_bases.len() == 1 {
                 (mb_tree, branch)
             } else {
-                let ancestor = self.virtual_merge_base(graph, &walked.merge_bases)?;
+                let ids = walked.merge_bases.iter().map(|i| graph.id(*i)).collect();
+                let ancestor = virtual_merge_base(&self.repo, ids)?;
                 let branch = self.differ.changes(&self.repo, ancestor, tip_tree)?;
                 (ancestor, branch)
             };
-            let base = match &mut self.base_side {
-                Some((a, base)) if *a == ancestor => base,
-                slot => {
-                    let changes = self.differ.changes(&self.repo, ancestor, base_tree)?;
-                    &slot.insert((ancestor, BaseChanges::new(changes))).1
-                }
-            };
-            let merger = merger(&mut self.merger, &self.repo)?;
             let trees = MergeTrees {
                 ancestor,
                 base: base_tree,
                 branch: tip_tree,
             };
-            let prediction = merger.predict(
+            let prediction = self.merges.merge(
                 &self.repo,
+                &mut self.differ,
                 trees,
-                base,
                 &branch,
                 (&self.base_name, &walked.name),
-            );
-            // Merged blobs and trees only live until the verdict is known.
-            self.repo.objects.reset_object_memory();
-            // The merge modules report their reasons as text ("cannot be sure: …" among them).
-            let prediction = prediction.map_err(|reason| MergeError::Merge {
-                what: format!("{} into {}", walked.name, self.base_name),
-                source: reason.into(),
-            })?;
+            )?;
             if options.squash {
                 out.squash_merged = Some(prediction.changes_nothing && !branch_is_empty);
             }
@@ -521,26 +494,5 @@ impl TreeWorker {
             out.squash_merged = Some(false);
         }
         Ok(out)
-    }
-
-    /// The tree of the virtual merge base git's recursive merge would use.
-    fn virtual_merge_base(
-        &self,
-        graph: &CommitGraph,
-        merge_bases: &[u32],
-    ) -> Result<ObjectId, MergeError> {
-        let options = self
-            .repo
-            .tree_merge_options()
-            .map_err(|e| MergeError::Setup(e.into()))?;
-        let ids: Vec<ObjectId> = merge_bases.iter().map(|i| graph.id(*i)).collect();
-        let outcome =
-            self.repo
-                .virtual_merge_base(ids, options)
-                .map_err(|e| MergeError::Merge {
-                    what: "the merge bases".into(),
-                    source: e.into(),
-                })?;
-        Ok(outcome.tree_id.detach())
     }
 }

@@ -17,8 +17,9 @@ use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::merge::plumbing as merge;
 
-use super::changes::{Change, FileEntry};
+use super::changes::{Change, FileEntry, TreeDiffer};
 use super::diffstat::is_binary;
+use super::error::{MergeError, TreeFactsError};
 use super::facts::ConflictPrediction;
 use super::renames;
 pub use super::renames::MergeTrees;
@@ -893,6 +894,83 @@ fn write_tree(
         }
     }
     editor.write().map(|id| id.detach()).map_err(fail)
+}
+
+/// What merges keep from one to the next: the merger (set up on first use; a failed setup is
+/// kept and reported for every merge) and the base side's changes between the last ancestor
+/// and base trees, shared by every branch merged into the same base from the same ancestor.
+#[derive(Default)]
+pub struct BaseMerges {
+    merger: Option<Result<Merger, String>>,
+    /// The base side's changes, with the (ancestor, base) trees they are between.
+    base_side: Option<((ObjectId, ObjectId), BaseChanges)>,
+}
+
+impl BaseMerges {
+    /// The merger for `repo`, set up on first use.
+    pub fn merger(&mut self, repo: &gix::Repository) -> Result<&mut Merger, MergeError> {
+        set_up(&mut self.merger, repo)
+    }
+
+    /// Merges the branch whose changes since `trees.ancestor` are `branch` into the base, in
+    /// `repo`'s object memory (reset afterwards: merged objects only live until the verdict).
+    /// `what` names the merge in errors.
+    pub fn merge(
+        &mut self,
+        repo: &gix::Repository,
+        differ: &mut TreeDiffer,
+        trees: MergeTrees,
+        branch: &[Change],
+        labels: (&str, &str),
+    ) -> Result<MergePrediction, TreeFactsError> {
+        let key = (trees.ancestor, trees.base);
+        let base = match &mut self.base_side {
+            Some((k, base)) if *k == key => base,
+            slot => {
+                let changes = differ.changes(repo, trees.ancestor, trees.base)?;
+                &slot.insert((key, BaseChanges::new(changes))).1
+            }
+        };
+        let merger = set_up(&mut self.merger, repo)?;
+        let prediction = merger.predict(repo, trees, base, branch, labels);
+        repo.objects.reset_object_memory();
+        // The merge modules report their reasons as text ("cannot be sure: …" among them).
+        prediction.map_err(|reason| {
+            MergeError::Merge {
+                what: format!("{} into {}", labels.1, labels.0),
+                source: reason.into(),
+            }
+            .into()
+        })
+    }
+}
+
+/// The merger in `slot`, set up on first use.
+fn set_up<'m>(
+    slot: &'m mut Option<Result<Merger, String>>,
+    repo: &gix::Repository,
+) -> Result<&'m mut Merger, MergeError> {
+    // The setup error is kept as text: it is reported for every merge.
+    slot.get_or_insert_with(|| Merger::new(repo).map_err(|e| e.to_string()))
+        .as_mut()
+        .map_err(|e| MergeError::Setup(e.clone().into()))
+}
+
+/// The tree of the virtual merge base git's recursive merge builds from several merge bases.
+pub fn virtual_merge_base(
+    repo: &gix::Repository,
+    merge_bases: Vec<ObjectId>,
+) -> Result<ObjectId, MergeError> {
+    let options = repo
+        .tree_merge_options()
+        .map_err(|e| MergeError::Setup(e.into()))?;
+    let outcome = repo
+        .virtual_merge_base(merge_bases, options)
+        .map_err(|e| MergeError::Merge {
+            what: "the merge bases".into(),
+            source: e.into(),
+        })?;
+    Ok(outcome.tree_id.detach())
 }
 
 /// What merging a branch into the base would do.

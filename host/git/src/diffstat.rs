@@ -18,28 +18,48 @@ pub fn diffstat(repo: &gix::Repository, changes: &[Change]) -> Result<Diffstat, 
         insertions: 0,
         deletions: 0,
     };
-    let mut old_buf = Vec::new();
-    let mut new_buf = Vec::new();
+    let mut buffers = LineBuffers::default();
     for change in changes {
         stat.files_changed += 1;
-        // A submodule's side shows as one "Subproject commit" line.
-        let old = content(repo, change.old, &mut old_buf)?;
-        let new = content(repo, change.new, &mut new_buf)?;
-        if is_binary(old) || is_binary(new) {
-            continue;
-        }
-        if old.is_empty() {
-            stat.insertions += lines(new);
-        } else if new.is_empty() {
-            stat.deletions += lines(old);
-        } else {
-            let input = InternedInput::new(old, new);
-            let diff = Diff::compute(Algorithm::Myers, &input);
-            stat.insertions += diff.count_additions();
-            stat.deletions += diff.count_removals();
+        if let Some((added, deleted)) = buffers.lines(repo, change)? {
+            stat.insertions += added;
+            stat.deletions += deleted;
         }
     }
     Ok(stat)
+}
+
+/// Buffers for counting the lines of changes, reused from one change to the next.
+#[derive(Default)]
+pub struct LineBuffers {
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+impl LineBuffers {
+    /// The lines `change` adds and removes, as `git diff --numstat` counts them; `None` for a
+    /// binary file (which `--numstat` shows as `-`).
+    pub fn lines(
+        &mut self,
+        repo: &gix::Repository,
+        change: &Change,
+    ) -> Result<Option<(u32, u32)>, ObjectError> {
+        // A submodule's side shows as one "Subproject commit" line.
+        let old = content(repo, change.old, &mut self.old)?;
+        let new = content(repo, change.new, &mut self.new)?;
+        if is_binary(old) || is_binary(new) {
+            return Ok(None);
+        }
+        Ok(Some(if old.is_empty() {
+            (lines(new), 0)
+        } else if new.is_empty() {
+            (0, lines(old))
+        } else {
+            let input = InternedInput::new(old, new);
+            let diff = Diff::compute(Algorithm::Myers, &input);
+            (diff.count_additions(), diff.count_removals())
+        }))
+    }
 }
 
 /// The bytes a side of a change contributes to a text diff.

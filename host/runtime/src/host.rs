@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 use crate::plugin::Capability;
 use trellis_git::query::{
     self, AddedFile, AddedLinesOptions, ChangeKind, ChangeOptions, CommitDetail, CommitInfo,
-    FileChange, HistoryOptions, QueryError, QueryState, Range, ResolvedRange,
+    FileChange, HistoryOptions, MergeOptions, MergeTrial, QueryError, QueryState, Range,
+    ResolvedRange,
 };
+
+use super::data::{DataError, DataStore};
 
 use super::limits::Limits;
 
@@ -60,14 +63,23 @@ pub struct HostContext {
     deadline: Instant,
     /// What batch queries keep between calls.
     query_state: QueryState,
+    /// Trial merges left.
+    merges_left: u32,
+    /// Trial merges allowed in all.
+    merges_limit: u32,
+    /// The plugin's key/value store.
+    data: DataStore,
 }
 
 /// The answer of a batch query: one result per range.
 pub type BatchAnswer<T> = Vec<Result<Vec<T>, HostQueryError>>;
 
+/// Object cache of a trial merge's repository handle, for the trees and blobs it reads.
+const MERGE_OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 impl HostContext {
     /// A context for plugin `label` (`id@version`) with its JSON config, the repository under
-    /// scan (if any) and the capabilities it is granted.
+    /// scan (if any), the capabilities it is granted and its key/value store.
     pub fn new(
         label: String,
         config_json: String,
@@ -75,6 +87,7 @@ impl HostContext {
         granted: BTreeSet<Capability>,
         limits: &Limits,
         deadline: Instant,
+        data: DataStore,
     ) -> Self {
         HostContext {
             label,
@@ -91,6 +104,9 @@ impl HostContext {
             logs_dropped: 0,
             deadline,
             query_state: QueryState::default(),
+            merges_left: limits.merges,
+            merges_limit: limits.merges,
+            data,
         }
     }
 
@@ -233,11 +249,12 @@ impl HostContext {
         let started = Instant::now();
         let result = (|| -> Result<BatchAnswer<CommitDetail>, HostQueryError> {
             let repo = self.begin(Capability::GitHistory)?;
-            Ok(
-                self.batch(&repo, ranges, CommitDetail::cost, |_, range, budget| {
-                    query::range_history(&repo, range, options, budget)
-                }),
-            )
+            Ok(self.batch(
+                &repo,
+                ranges,
+                total(CommitDetail::cost),
+                |_, range, budget| query::range_history(&repo, range, options, budget),
+            ))
         })();
         self.query_time += started.elapsed();
         result
@@ -255,11 +272,12 @@ impl HostContext {
                 self.require(Capability::GitBlobs)?;
             }
             let repo = self.begin(Capability::GitHistory)?;
-            Ok(
-                self.batch(&repo, ranges, FileChange::cost, |state, range, budget| {
-                    query::range_changes(&repo, range, options, state, budget)
-                }),
-            )
+            Ok(self.batch(
+                &repo,
+                ranges,
+                total(FileChange::cost),
+                |state, range, budget| query::range_changes(&repo, range, options, state, budget),
+            ))
         })();
         self.query_time += started.elapsed();
         result
@@ -280,14 +298,65 @@ impl HostContext {
                 max_file_bytes: options.max_file_bytes.min(self.bytes_left),
                 ..*options
             };
-            Ok(
-                self.batch(&repo, ranges, AddedFile::cost, |state, range, budget| {
-                    query::added_lines(&repo, range, &options, state, budget)
-                }),
-            )
+            Ok(self.batch(
+                &repo,
+                ranges,
+                total(AddedFile::cost),
+                |state, range, budget| query::added_lines(&repo, range, &options, state, budget),
+            ))
         })();
         self.query_time += started.elapsed();
         result
+    }
+
+    /// See [`query::merge_trial`]; needs `git.merge`. Each range counts against the
+    /// invocation's trial merges; ranges past them are refused.
+    pub fn merge_trials(
+        &mut self,
+        ranges: &[Range],
+        options: &MergeOptions,
+    ) -> Result<Vec<Result<MergeTrial, HostQueryError>>, HostQueryError> {
+        let started = Instant::now();
+        let result = (|| -> Result<Vec<Result<MergeTrial, HostQueryError>>, HostQueryError> {
+            let mut repo = self.begin(Capability::GitMerge)?.with_object_memory();
+            repo.object_cache_size(MERGE_OBJECT_CACHE_BYTES);
+            let allowed = ranges.len().min(self.merges_left as usize);
+            self.merges_left -= allowed as u32;
+            let mut out = self.batch(
+                &repo,
+                &ranges[..allowed],
+                MergeTrial::cost,
+                |state, range, budget| query::merge_trial(&repo, range, options, state, budget),
+            );
+            let refused = || {
+                Err(HostQueryError::BudgetExceeded(format!(
+                    "the invocation's {} trial merges are used up",
+                    self.merges_limit
+                )))
+            };
+            out.extend(ranges[allowed..].iter().map(|_| refused()));
+            Ok(out)
+        })();
+        self.query_time += started.elapsed();
+        result
+    }
+
+    /// The value under `key` in the plugin's store; needs `store`.
+    pub fn store_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, HostQueryError> {
+        self.require(Capability::Store)?;
+        self.data.get(key).map_err(data_error)
+    }
+
+    /// Stores `value` under `key` in the plugin's store; needs `store`.
+    pub fn store_set(&mut self, key: &str, value: &[u8]) -> Result<(), HostQueryError> {
+        self.require(Capability::Store)?;
+        self.data.set(key, value).map_err(data_error)
+    }
+
+    /// Removes `key` from the plugin's store; needs `store`.
+    pub fn store_delete(&mut self, key: &str) -> Result<(), HostQueryError> {
+        self.require(Capability::Store)?;
+        self.data.delete(key).map_err(data_error)
     }
 
     /// Fails like [`Self::begin`] when `capability` is not granted, without counting a query.
@@ -305,13 +374,13 @@ impl HostContext {
     /// Answers each range in turn: each answer is charged against the byte budget and may use
     /// at most what is left of it, and once the budget or the invocation's time is used up,
     /// the remaining ranges are refused (the ones answered stay answered).
-    fn batch<T>(
+    fn batch<A>(
         &mut self,
         repo: &gix::Repository,
         ranges: &[Range],
-        cost: impl Fn(&T) -> u64,
-        mut answer: impl FnMut(&mut QueryState, &ResolvedRange, u64) -> Result<Vec<T>, QueryError>,
-    ) -> BatchAnswer<T> {
+        cost: impl Fn(&A) -> u64,
+        mut answer: impl FnMut(&mut QueryState, &ResolvedRange, u64) -> Result<A, QueryError>,
+    ) -> Vec<Result<A, HostQueryError>> {
         let mut out = Vec::with_capacity(ranges.len());
         for range in ranges {
             if Instant::now() >= self.deadline {
@@ -329,12 +398,25 @@ impl HostContext {
                     )),
                     e => HostQueryError::Query(e),
                 })
-                .and_then(|items| {
-                    self.charge(items.iter().map(&cost).sum())?;
-                    Ok(items)
+                .and_then(|answer| {
+                    self.charge(cost(&answer))?;
+                    Ok(answer)
                 });
             out.push(result);
         }
         out
     }
+}
+
+/// The cost of a list answer: the sum of its items' costs.
+fn total<T>(cost: fn(&T) -> u64) -> impl Fn(&Vec<T>) -> u64 {
+    move |items| items.iter().map(cost).sum()
+}
+
+fn data_error(e: DataError) -> HostQueryError {
+    HostQueryError::Query(match e {
+        DataError::BadKey(_) => QueryError::Invalid(e.to_string()),
+        DataError::TooLarge { size, .. } => QueryError::TooLarge(size),
+        DataError::Io(_) => QueryError::Failed(e.to_string()),
+    })
 }

@@ -10,6 +10,7 @@ mod api;
 mod bindings;
 mod cache;
 pub mod caps;
+mod data;
 mod engine;
 mod host;
 mod http;
@@ -36,6 +37,7 @@ use crate::plan::{Machine, Plan, RunRecord};
 use crate::plugin::{Capability, Manifest, Outcome, PluginKind, PluginSource, SourceError};
 use bindings::{PluginErr, VersionedPre};
 use cache::CompileCache;
+use data::DataStore;
 use engine::EpochTicker;
 use host::HostContext;
 use state::State;
@@ -48,6 +50,9 @@ pub struct RuntimeOptions {
     pub max_wasm_stack: usize,
     /// Where precompiled components are cached; `None` compiles in memory every time.
     pub cache_dir: Option<PathBuf>,
+    /// Where plugins' key/value stores are kept, a directory per plugin id; `None` keeps each
+    /// in memory for one invocation.
+    pub data_dir: Option<PathBuf>,
     /// Outbound HTTP for plugins granted an origin.
     pub http: HttpSettings,
     /// Invocations alive at once (one per worker is enough; more only costs address space).
@@ -345,6 +350,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<CompileCache>,
+    data_dir: Option<PathBuf>,
     http: Arc<http::HttpShared>,
     /// The most core instances the pool lets one component create.
     max_core_instances: u64,
@@ -390,6 +396,7 @@ impl Runtime {
             engine,
             linker,
             cache,
+            data_dir: options.data_dir.clone(),
             http: http::HttpShared::new(options.http),
             max_core_instances: options.max_limits.instances as u64,
             executor,
@@ -531,6 +538,11 @@ impl Runtime {
             invocation.granted,
             &limits,
             Instant::now() + Duration::from_millis(limits.timeout_ms),
+            DataStore::new(
+                self.data_dir.as_deref(),
+                &plugin.manifest.id,
+                limits.store_kb.saturating_mul(1024),
+            ),
         );
         let scan_time = Duration::from_secs(invocation.scan_time.max(0) as u64);
         let mut store = Store::new(

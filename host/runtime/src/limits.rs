@@ -26,6 +26,10 @@ pub struct Limits {
     pub queries: u32,
     /// Bytes of git data host queries may return per invocation, in KiB.
     pub query_kb: u64,
+    /// Trial merges (`merge-trials`) per invocation: each is a whole in-memory merge.
+    pub merges: u32,
+    /// Bytes a plugin's key/value store keeps between scans, in KiB.
+    pub store_kb: u64,
     /// Log lines a plugin may write per invocation; the rest are counted and dropped.
     pub log_lines: u32,
     /// WASI resources the host may hold for one invocation at once (header fields, requests,

@@ -12,11 +12,13 @@ use super::graph::signature;
 mod added;
 mod files;
 mod history;
+mod merge;
 mod range;
 
 pub use added::{AddedFile, AddedLine, AddedLinesOptions, added_lines};
 pub use files::{ChangeOptions, FileChange, FileMode, FileStatus, range_changes};
 pub use history::{CommitDetail, CommitSignature, HistoryOptions, SignatureKind, range_history};
+pub use merge::{MergeOptions, MergeSide, MergeTrial, MergeVerdict, PathStat, merge_trial};
 pub use range::{QueryState, Range, ResolvedRange};
 
 /// Why a query was refused or failed.

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use gix::ObjectId;
 
 use super::super::changes::{Change, TreeDiffer, tree_of};
+use super::super::conflicts::BaseMerges;
 use super::{QueryError, resolve_commit};
 
 /// A branch's history against a base, as a plugin names it.
@@ -78,12 +79,14 @@ impl ResolvedRange {
 }
 
 /// What the batch queries keep between calls of one plugin invocation: the changes whose
-/// added lines were handed over already (each content is sent, and scanned, once), and the
-/// tree differ's buffers.
+/// added lines were handed over already (each content is sent, and scanned, once), the
+/// tree differ's buffers and the trial merges' state.
 #[derive(Default)]
 pub struct QueryState {
     seen: HashSet<(Option<ObjectId>, ObjectId)>,
     pub(super) differ: TreeDiffer,
+    /// The merger of trial merges and the base side's changes of the last one.
+    pub(super) merges: BaseMerges,
 }
 
 impl QueryState {

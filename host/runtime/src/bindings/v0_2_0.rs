@@ -10,7 +10,7 @@ use crate::plugin::{Finding, Outcome, PluginKind, RuleInfo};
 use crate::state::State;
 use trellis_git::query::{
     AddedFile, AddedLinesOptions, ChangeOptions, CommitDetail, FileChange, FileMode, FileStatus,
-    HistoryOptions, Range, SignatureKind,
+    HistoryOptions, MergeOptions, MergeSide, MergeTrial, MergeVerdict, Range, SignatureKind,
 };
 use trellis_git::{RepoFacts, RepoScan};
 
@@ -325,6 +325,70 @@ impl wit_host::Host for State {
                 .map_err(query_error)
             })
             .collect())
+    }
+
+    fn merge_trials(
+        &mut self,
+        ranges: Vec<wit_host::Range>,
+        options: wit_host::MergeOptions,
+    ) -> Result<Vec<Result<wit_host::MergeTrial, wit_host::QueryError>>, wit_host::QueryError> {
+        let ranges: Vec<Range> = ranges.into_iter().map(range).collect();
+        let options = MergeOptions {
+            max_files: options.max_files,
+            max_commits: options.max_commits,
+        };
+        Ok(self
+            .host
+            .merge_trials(&ranges, &options)
+            .map_err(query_error)?
+            .into_iter()
+            .map(|r| r.map(merge_trial).map_err(query_error))
+            .collect())
+    }
+
+    fn store_get(&mut self, key: String) -> Result<Option<Vec<u8>>, wit_host::QueryError> {
+        self.host.store_get(&key).map_err(query_error)
+    }
+
+    fn store_set(&mut self, key: String, value: Vec<u8>) -> Result<(), wit_host::QueryError> {
+        self.host.store_set(&key, &value).map_err(query_error)
+    }
+
+    fn store_delete(&mut self, key: String) -> Result<(), wit_host::QueryError> {
+        self.host.store_delete(&key).map_err(query_error)
+    }
+}
+
+fn merge_trial(t: MergeTrial) -> wit_host::MergeTrial {
+    wit_host::MergeTrial {
+        merge_base: t.merge_base,
+        merge_base_time: t.merge_base_time,
+        ours: merge_side(t.ours),
+        theirs: merge_side(t.theirs),
+        verdict: match t.verdict {
+            MergeVerdict::Clean => wit_host::MergeVerdict::Clean,
+            MergeVerdict::Conflicts(paths) => wit_host::MergeVerdict::Conflicts(paths),
+            MergeVerdict::Unknown(reason) => wit_host::MergeVerdict::Unknown(reason),
+        },
+    }
+}
+
+fn merge_side(s: MergeSide) -> wit_host::MergeSide {
+    wit_host::MergeSide {
+        commits: s.commits,
+        commits_truncated: s.commits_truncated,
+        authors: s.authors,
+        files: s
+            .files
+            .into_iter()
+            .map(|f| wit_host::PathStat {
+                path: f.path,
+                lines: f.lines,
+            })
+            .collect(),
+        files_truncated: s.files_truncated,
+        first_time: s.first_time,
+        last_time: s.last_time,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Capabilities: what a plugin asks for in its manifest and what the user grants.
 //!
 //! Written as strings on the command line and in config (`git.history`, `git.blobs`,
-//! `http=https://api.example.com`, `fs.read=docs/`) and as a table in `plugin.toml`.
+//! `git.merge`, `store`, `http=https://api.example.com`, `fs.read=docs/`) and as a table in
+//! `plugin.toml`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,10 @@ pub enum Capability {
     GitHistory,
     /// Reading blob contents of the repository under scan.
     GitBlobs,
+    /// Trial merges (in memory) in the repository under scan.
+    GitMerge,
+    /// A key/value store of the plugin's own, kept by the host between scans.
+    Store,
     /// Outbound HTTP to one origin.
     Http(String),
     /// Reading files below a directory of the repository under scan.
@@ -21,7 +26,9 @@ pub enum Capability {
 
 /// A capability string that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown capability `{0}` (expected git.history, git.blobs, http=ORIGIN or fs.read=DIR)")]
+#[error(
+    "unknown capability `{0}` (expected git.history, git.blobs, git.merge, store, http=ORIGIN or fs.read=DIR)"
+)]
 pub struct CapabilityError(pub String);
 
 impl FromStr for Capability {
@@ -33,6 +40,8 @@ impl FromStr for Capability {
             None => match s {
                 "git.history" => Ok(Capability::GitHistory),
                 "git.blobs" => Ok(Capability::GitBlobs),
+                "git.merge" => Ok(Capability::GitMerge),
+                "store" => Ok(Capability::Store),
                 _ => Err(bad()),
             },
             Some(("http", origin)) => {
@@ -65,6 +74,8 @@ impl fmt::Display for Capability {
         match self {
             Capability::GitHistory => f.write_str("git.history"),
             Capability::GitBlobs => f.write_str("git.blobs"),
+            Capability::GitMerge => f.write_str("git.merge"),
+            Capability::Store => f.write_str("store"),
             Capability::Http(origin) => write!(f, "http={origin}"),
             Capability::FsRead(dir) => write!(f, "fs.read={dir}"),
         }
@@ -80,6 +91,8 @@ mod tests {
         for s in [
             "git.history",
             "git.blobs",
+            "git.merge",
+            "store",
             "http=https://api.example.com",
             "fs.read=docs/",
         ] {

@@ -130,6 +130,8 @@ struct RawCapabilities {
     http: Vec<String>,
     #[serde(default)]
     fs: RawFs,
+    #[serde(default)]
+    store: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -139,6 +141,8 @@ struct RawGit {
     history: bool,
     #[serde(default)]
     blobs: bool,
+    #[serde(default)]
+    merge: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +248,12 @@ impl Manifest {
         }
         if raw.capabilities.git.blobs {
             capabilities.push(Capability::GitBlobs);
+        }
+        if raw.capabilities.git.merge {
+            capabilities.push(Capability::GitMerge);
+        }
+        if raw.capabilities.store {
+            capabilities.push(Capability::Store);
         }
         for origin in &raw.capabilities.http {
             capabilities.push(

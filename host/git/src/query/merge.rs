@@ -1,0 +1,326 @@
+//! Trial merges: what merging a range's tip into its base would do (the engine's conflict
+//! prediction, as `git merge-tree --write-tree --name-only BASE TIP` answers), with a summary of
+//! each side since the merge base — the raw material of merge-risk models, which re-merge the
+//! two parents of every past merge to learn which merges conflicted.
+
+use std::collections::{BTreeSet, HashSet};
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+
+use super::super::changes::{Change, tree_of};
+use super::super::conflicts::{MergeTrees, virtual_merge_base};
+use super::super::diffstat::LineBuffers;
+use super::super::facts::ConflictPrediction;
+use super::{QueryError, QueryState, ResolvedRange};
+
+/// What [`merge_trial`] reports, and how much of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeOptions {
+    /// At most this many files per side (the rest are counted in `files_truncated`).
+    pub max_files: u32,
+    /// At most this many commits counted per side (authors and times come from those).
+    pub max_commits: u32,
+}
+
+/// One file a side changed, with its lines as `git diff --numstat` counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStat {
+    /// The path.
+    pub path: String,
+    /// Lines added and removed; `None` for binary files, and on the base's side for files the
+    /// tip did not change (only shared files are diffed there, which keeps trials against a
+    /// base that moved far cheap).
+    pub lines: Option<(u32, u32)>,
+}
+
+/// One side of a trial merge since the merge base.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergeSide {
+    /// Commits on this side only (`other..this`), at most `max_commits`.
+    pub commits: u32,
+    /// Whether more commits exist than were counted.
+    pub commits_truncated: bool,
+    /// Distinct author emails among the counted commits.
+    pub authors: u32,
+    /// The files this side changed since the merge base (`git diff MB..SIDE`), by path.
+    pub files: Vec<PathStat>,
+    /// Whether more files changed than are listed.
+    pub files_truncated: bool,
+    /// Committer time of the oldest counted commit (the merge base's time without commits).
+    pub first_time: i64,
+    /// Committer time of the side's tip.
+    pub last_time: i64,
+}
+
+/// What merging would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeVerdict {
+    /// A clean merge.
+    Clean,
+    /// Conflicts in these paths, sorted.
+    Conflicts(Vec<String>),
+    /// The engine cannot say, and why (e.g. unrelated histories, which git refuses to merge).
+    Unknown(String),
+}
+
+/// A trial merge of a range's tip into its base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeTrial {
+    /// The merge base `git diff base...tip` uses (the newest of several); `None` for unrelated
+    /// histories.
+    pub merge_base: Option<String>,
+    /// Its committer time.
+    pub merge_base_time: Option<i64>,
+    /// The base's side (`tip..base`).
+    pub ours: MergeSide,
+    /// The tip's side (`base..tip`).
+    pub theirs: MergeSide,
+    /// The verdict.
+    pub verdict: MergeVerdict,
+}
+
+impl MergeTrial {
+    /// Bytes this answer costs against a plugin's query budget.
+    pub fn cost(&self) -> u64 {
+        let paths =
+            |side: &MergeSide| -> usize { side.files.iter().map(|f| f.path.len() + 16).sum() };
+        let verdict = match &self.verdict {
+            MergeVerdict::Clean => 0,
+            MergeVerdict::Conflicts(paths) => paths.iter().map(String::len).sum(),
+            MergeVerdict::Unknown(reason) => reason.len(),
+        };
+        (128 + paths(&self.ours) + paths(&self.theirs) + verdict) as u64
+    }
+}
+
+/// Merges `range.tip` into `range.base` in memory (`repo` must have object memory enabled) and
+/// summarises both sides; [`QueryError::TooLarge`] when the answer costs more than `budget`.
+/// A merge the engine cannot carry out is answered with [`MergeVerdict::Unknown`] and its
+/// reason, the sides still filled in.
+pub fn merge_trial(
+    repo: &gix::Repository,
+    range: &ResolvedRange,
+    options: &MergeOptions,
+    state: &mut QueryState,
+    budget: u64,
+) -> Result<MergeTrial, QueryError> {
+    let base = range
+        .base
+        .ok_or_else(|| QueryError::Invalid("a trial merge needs a base".into()))?;
+    let tip = range.tip;
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+    let merge_bases: Vec<ObjectId> = repo
+        .merge_bases_many(base, &[tip])
+        .map_err(|e| fail(&e))?
+        .into_iter()
+        .map(gix::Id::detach)
+        .collect();
+    let ours_commits = side_commits(repo, base, tip, options.max_commits)?;
+    let theirs_commits = side_commits(repo, tip, base, options.max_commits)?;
+    // git's `diff A...B` starts at the newest merge base.
+    let mut newest: Option<(i64, ObjectId)> = None;
+    for &mb in &merge_bases {
+        let time = commit_time(repo, mb)?;
+        if newest.is_none_or(|(t, _)| time > t) {
+            newest = Some((time, mb));
+        }
+    }
+    let Some((mb_time, diff_base)) = newest else {
+        // Without a merge base, each side's history starts at its root.
+        let side = |commits: SideCommits, id| -> Result<MergeSide, QueryError> {
+            let time = commit_time(repo, id)?;
+            Ok(commits.side(time, time))
+        };
+        let trial = MergeTrial {
+            merge_base: None,
+            merge_base_time: None,
+            ours: side(ours_commits, base)?,
+            theirs: side(theirs_commits, tip)?,
+            verdict: MergeVerdict::Unknown(
+                "unrelated histories: git refuses to merge them without --allow-unrelated-histories"
+                    .into(),
+            ),
+        };
+        return charge(trial, budget);
+    };
+    let tree = |id| tree_of(repo, id).map_err(|e| fail(&e));
+    let (base_tree, tip_tree, mb_tree) = (tree(base)?, tree(tip)?, tree(diff_base)?);
+    let differ = &mut state.differ;
+    let ours_changes = differ
+        .changes(repo, mb_tree, base_tree)
+        .map_err(|e| fail(&e))?;
+    let theirs_changes = differ
+        .changes(repo, mb_tree, tip_tree)
+        .map_err(|e| fail(&e))?;
+    let mut lines = LineBuffers::default();
+    let theirs_paths: HashSet<&[u8]> = theirs_changes.iter().map(|c| c.path.as_slice()).collect();
+    let mut ours = ours_commits.side(mb_time, commit_time(repo, base)?);
+    let mut theirs = theirs_commits.side(mb_time, commit_time(repo, tip)?);
+    (ours.files, ours.files_truncated) =
+        path_stats(repo, &ours_changes, options, &mut lines, |c| {
+            theirs_paths.contains(c.path.as_slice())
+        })?;
+    (theirs.files, theirs.files_truncated) =
+        path_stats(repo, &theirs_changes, options, &mut lines, |_| true)?;
+    let verdict = if theirs.commits == 0 {
+        // Nothing to merge: git answers the base's tree.
+        MergeVerdict::Clean
+    } else {
+        let (ancestor, branch) = if merge_bases.len() == 1 {
+            (mb_tree, theirs_changes)
+        } else {
+            match virtual_merge_base(repo, merge_bases.clone()) {
+                Ok(ancestor) => {
+                    let branch = differ
+                        .changes(repo, ancestor, tip_tree)
+                        .map_err(|e| fail(&e))?;
+                    (ancestor, branch)
+                }
+                Err(e) => return charge(unknown(ours, theirs, diff_base, mb_time, &e), budget),
+            }
+        };
+        let trees = MergeTrees {
+            ancestor,
+            base: base_tree,
+            branch: tip_tree,
+        };
+        let labels = (base.to_string(), tip.to_string());
+        match state
+            .merges
+            .merge(repo, differ, trees, &branch, (&labels.0, &labels.1))
+        {
+            Ok(prediction) => match prediction.conflicts {
+                ConflictPrediction::Clean => MergeVerdict::Clean,
+                ConflictPrediction::Conflicts(paths) => MergeVerdict::Conflicts(paths),
+            },
+            Err(e) => return charge(unknown(ours, theirs, diff_base, mb_time, &e), budget),
+        }
+    };
+    charge(
+        MergeTrial {
+            merge_base: Some(diff_base.to_string()),
+            merge_base_time: Some(mb_time),
+            ours,
+            theirs,
+            verdict,
+        },
+        budget,
+    )
+}
+
+fn unknown(
+    ours: MergeSide,
+    theirs: MergeSide,
+    merge_base: ObjectId,
+    time: i64,
+    reason: &dyn std::fmt::Display,
+) -> MergeTrial {
+    MergeTrial {
+        merge_base: Some(merge_base.to_string()),
+        merge_base_time: Some(time),
+        ours,
+        theirs,
+        verdict: MergeVerdict::Unknown(reason.to_string()),
+    }
+}
+
+fn charge(trial: MergeTrial, budget: u64) -> Result<MergeTrial, QueryError> {
+    let cost = trial.cost();
+    if cost > budget {
+        return Err(QueryError::TooLarge(cost));
+    }
+    Ok(trial)
+}
+
+/// The commits of `other..this`, as far as counted.
+struct SideCommits {
+    count: u32,
+    truncated: bool,
+    authors: BTreeSet<String>,
+    oldest: Option<i64>,
+}
+
+impl SideCommits {
+    fn side(self, base_time: i64, tip_time: i64) -> MergeSide {
+        MergeSide {
+            commits: self.count,
+            commits_truncated: self.truncated,
+            authors: self.authors.len() as u32,
+            files: Vec::new(),
+            files_truncated: false,
+            first_time: self.oldest.unwrap_or(base_time),
+            last_time: tip_time,
+        }
+    }
+}
+
+fn side_commits(
+    repo: &gix::Repository,
+    this: ObjectId,
+    other: ObjectId,
+    max: u32,
+) -> Result<SideCommits, QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+    let walk = repo
+        .rev_walk([this])
+        .with_hidden([other])
+        .all()
+        .map_err(|e| fail(&e))?;
+    let mut out = SideCommits {
+        count: 0,
+        truncated: false,
+        authors: BTreeSet::new(),
+        oldest: None,
+    };
+    for info in walk {
+        if out.count == max {
+            out.truncated = true;
+            break;
+        }
+        let id = info.map_err(|e| fail(&e))?.id;
+        let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
+        let author = commit.author().map_err(|e| fail(&e))?;
+        out.authors
+            .insert(author.trim().email.to_str_lossy().to_lowercase());
+        let time = commit.time().map_err(|e| fail(&e))?.seconds;
+        out.oldest = Some(out.oldest.map_or(time, |t| t.min(time)));
+        out.count += 1;
+    }
+    Ok(out)
+}
+
+fn commit_time(repo: &gix::Repository, id: ObjectId) -> Result<i64, QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(format!("commit {id}: {e}"));
+    Ok(repo
+        .find_commit(id)
+        .map_err(|e| fail(&e))?
+        .time()
+        .map_err(|e| fail(&e))?
+        .seconds)
+}
+
+/// The first `max_files` changes as path stats, lines counted where `count` says.
+fn path_stats(
+    repo: &gix::Repository,
+    changes: &[Change],
+    options: &MergeOptions,
+    buffers: &mut LineBuffers,
+    count: impl Fn(&Change) -> bool,
+) -> Result<(Vec<PathStat>, bool), QueryError> {
+    let mut out = Vec::with_capacity(changes.len().min(options.max_files as usize));
+    for change in changes.iter().take(options.max_files as usize) {
+        let lines = if count(change) {
+            buffers
+                .lines(repo, change)
+                .map_err(|e| QueryError::Failed(e.to_string()))?
+        } else {
+            None
+        };
+        out.push(PathStat {
+            path: change.path.to_str_lossy().into_owned(),
+            lines,
+        });
+    }
+    Ok((out, changes.len() > options.max_files as usize))
+}
