@@ -2,7 +2,7 @@
 //! (`http=https://api.example.com`); anything else fails with `HttpRequestDenied`.
 
 use wasi::http::outgoing_handler;
-use wasi::http::types::{Fields, IncomingBody, Method, OutgoingRequest, Scheme};
+use wasi::http::types::{Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme};
 use wasi::io::streams::StreamError;
 
 /// A response: status and the whole body.
@@ -16,6 +16,30 @@ pub struct Response {
 
 /// `GET url`, reading at most `max_bytes` of body.
 pub fn get(url: &str, max_bytes: usize) -> Result<Response, String> {
+    send(Method::Get, url, &[], None, max_bytes)
+}
+
+/// `POST url` with a JSON `body` and extra `headers` (name, value), reading at most
+/// `max_bytes` of the response's body.
+pub fn post_json(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    max_bytes: usize,
+) -> Result<Response, String> {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    send(Method::Post, url, &all, Some(body), max_bytes)
+}
+
+/// Sends a request and reads the whole response, at most `max_bytes` of body.
+fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    max_bytes: usize,
+) -> Result<Response, String> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("`{url}` has no scheme"))?;
@@ -28,10 +52,15 @@ pub fn get(url: &str, max_bytes: usize) -> Result<Response, String> {
         Some(i) => rest.split_at(i),
         None => (rest, "/"),
     };
-    let request = OutgoingRequest::new(Fields::new());
+    let fields: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let fields = Fields::from_list(&fields).map_err(|e| format!("invalid header: {e:?}"))?;
+    let request = OutgoingRequest::new(fields);
     let invalid = |what: &str| format!("invalid {what} in `{url}`");
     request
-        .set_method(&Method::Get)
+        .set_method(&method)
         .map_err(|()| invalid("method"))?;
     request
         .set_scheme(Some(&scheme))
@@ -42,8 +71,23 @@ pub fn get(url: &str, max_bytes: usize) -> Result<Response, String> {
     request
         .set_path_with_query(Some(path))
         .map_err(|()| invalid("path"))?;
+    let outgoing = request
+        .body()
+        .map_err(|()| "the request body was already taken".to_string())?;
 
     let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    {
+        let stream = outgoing
+            .write()
+            .map_err(|()| "the request body stream was already taken".to_string())?;
+        // `blocking-write-and-flush` takes at most 4096 bytes at a time.
+        for chunk in body.unwrap_or_default().chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("writing the body: {e:?}"))?;
+        }
+    }
+    OutgoingBody::finish(outgoing, None).map_err(|e| format!("finishing the body: {e:?}"))?;
     let response = loop {
         match pending.get() {
             Some(result) => break result,
