@@ -39,6 +39,8 @@ pub struct OverlapConfig {
     pub max_branches_per_path: usize,
     /// The most clusters reported.
     pub max_clusters: usize,
+    /// The most branches in one cluster.
+    pub max_cluster_size: usize,
 }
 
 impl Default for OverlapConfig {
@@ -48,6 +50,7 @@ impl Default for OverlapConfig {
             min_shared: o.min_shared,
             max_branches_per_path: o.max_branches_per_path,
             max_clusters: o.max_clusters,
+            max_cluster_size: o.max_cluster_size,
         }
     }
 }
@@ -247,6 +250,12 @@ impl Config {
                 "must be at least 2 (a path needs two branches to pair them)",
             ));
         }
+        if self.overlap.max_cluster_size < 2 {
+            return Err(ConfigError::new(
+                "overlap.max_cluster_size",
+                "must be at least 2",
+            ));
+        }
         if !(self.rules.abandon_days.is_finite() && self.rules.abandon_days >= 0.0) {
             return Err(ConfigError::new(
                 "rules.abandon_days",
@@ -313,6 +322,7 @@ impl Config {
             min_shared: self.overlap.min_shared,
             max_branches_per_path: self.overlap.max_branches_per_path,
             max_clusters: self.overlap.max_clusters,
+            max_cluster_size: self.overlap.max_cluster_size,
         }
     }
 

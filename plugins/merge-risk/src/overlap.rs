@@ -5,8 +5,12 @@
 //! `max_branches_per_path` branches (so the pair work is at most `max_branches_per_path` × the
 //! total number of (branch, path) entries); paths changed by more — `Cargo.lock`, a changelog —
 //! are *hot paths*, reported separately, because everyone touching them says nothing about who
-//! should talk to whom. Pairs sharing at least `min_shared` paths are joined by union-find; a
-//! cluster is ranked by its shared paths × its branches.
+//! should talk to whom. Pairs sharing at least `min_shared` paths are joined greedily, strongest
+//! pair first (most shared paths; ties in input order), by union-find, unless the union would
+//! exceed `max_cluster_size`: plain connected components percolate into one giant cluster on
+//! real path distributions (measured: 1,394 of 2,000 synthetic branches), which tells nobody
+//! whom to talk to. A cluster is ranked by its shared paths × its branches. Each branch's
+//! *partners* are all branches it shares at least `min_shared` paths with, capped or not.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +25,8 @@ pub struct OverlapOptions {
     pub max_branches_per_path: usize,
     /// The most clusters reported (the highest ranked); also bounds the hot paths listed.
     pub max_clusters: usize,
+    /// The most branches in one cluster (weaker links that would exceed it are not followed).
+    pub max_cluster_size: usize,
 }
 
 impl Default for OverlapOptions {
@@ -29,6 +35,7 @@ impl Default for OverlapOptions {
             min_shared: 1,
             max_branches_per_path: 8,
             max_clusters: 20,
+            max_cluster_size: 10,
         }
     }
 }
@@ -160,31 +167,46 @@ pub fn clusters(branches: &[(String, Vec<String>)], opts: &OverlapOptions) -> Ov
             }
         }
     }
+    let mut strong: Vec<(u32, u32, u32)> = pair_counts
+        .iter()
+        .filter(|&(_, &count)| count as usize >= min_shared)
+        .map(|(&(a, b), &count)| (count, a, b))
+        .collect();
+    // Strongest first; the map's order is random, so ties go by input order (determinism).
+    strong.sort_by(|x, y| y.0.cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
     let mut sets = Sets::new(branches.len());
     let mut partners: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
-    for (&(a, b), &count) in &pair_counts {
-        if count as usize >= min_shared {
-            sets.union(a, b);
-            partners.entry(a).or_default().push((b, count));
-            partners.entry(b).or_default().push((a, count));
+    let cap = opts.max_cluster_size.max(2) as u32;
+    for &(count, a, b) in &strong {
+        let (ra, rb) = (sets.find(a), sets.find(b));
+        if ra != rb && sets.size[ra as usize] + sets.size[rb as usize] <= cap {
+            sets.union(ra, rb);
         }
+        partners.entry(a).or_default().push((b, count));
+        partners.entry(b).or_default().push((a, count));
     }
-    // Shared paths per cluster: paths changed by two or more members of one cluster.
+    // Shared paths per cluster: paths changed by two or more members of one cluster; per
+    // branch: paths it changes that one of its partners changes too.
+    let linked = |a: u32, b: u32| {
+        pair_counts
+            .get(&(a.min(b), a.max(b)))
+            .is_some_and(|&c| c as usize >= min_shared)
+    };
     let mut shared: HashMap<u32, Vec<&str>> = HashMap::new();
     let mut shared_by_branch: HashMap<u32, usize> = HashMap::new();
     for (path, list) in shareable {
-        let mut roots: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut roots: HashMap<u32, usize> = HashMap::new();
         for &b in list {
             if partners.contains_key(&b) {
-                roots.entry(sets.find(b)).or_default().push(b);
-            }
-        }
-        for (root, members) in roots {
-            if members.len() >= 2 {
-                shared.entry(root).or_default().push(path);
-                for b in members {
+                *roots.entry(sets.find(b)).or_default() += 1;
+                if list.iter().any(|&c| c != b && linked(b, c)) {
                     *shared_by_branch.entry(b).or_default() += 1;
                 }
+            }
+        }
+        for (root, count) in roots {
+            if count >= 2 {
+                shared.entry(root).or_default().push(path);
             }
         }
     }
@@ -192,6 +214,8 @@ pub fn clusters(branches: &[(String, Vec<String>)], opts: &OverlapOptions) -> Ov
     for &b in partners.keys() {
         members.entry(sets.find(b)).or_default().push(b);
     }
+    // A branch whose every link was refused by the cap stays alone: not a cluster.
+    members.retain(|_, list| list.len() >= 2);
     let name = |b: u32| branches[b as usize].0.clone();
     let mut by_branch = BTreeMap::new();
     for (&b, list) in &mut partners {
@@ -276,6 +300,7 @@ mod tests {
             min_shared: 1,
             max_branches_per_path: 3,
             max_clusters: 10,
+            max_cluster_size: 10,
         };
         let r = clusters(&branches, &opts);
         assert_eq!(
@@ -316,11 +341,28 @@ mod tests {
             &branches,
             &OverlapOptions {
                 max_branches_per_path: 10,
-                ..opts
+                ..opts.clone()
             },
         );
         assert!(lax.hot_paths.is_empty());
         assert_eq!(lax.clusters[0].branches.len(), 5);
+
+        // A cluster cap of 2 keeps the strongest pair (a–b share 2 paths) and refuses c's weaker
+        // links; c keeps its partners, but is in no cluster.
+        let capped = clusters(
+            &branches,
+            &OverlapOptions {
+                max_cluster_size: 2,
+                ..opts
+            },
+        );
+        assert_eq!(capped.clusters[0].branches, vec!["a", "b"]);
+        assert_eq!(capped.clusters[0].shared_paths, vec!["x", "y"]);
+        assert_eq!(capped.clusters[1].branches, vec!["d", "e"]);
+        assert_eq!(capped.clusters_total, 2);
+        let c = capped.info("c");
+        assert_eq!(c.partners, vec!["a", "b"]);
+        assert_eq!((c.shared_paths, c.cluster_size), (1, 1));
     }
 
     #[test]
