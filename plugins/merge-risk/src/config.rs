@@ -140,6 +140,8 @@ pub struct Config {
     pub l2: f64,
     /// Use only the newest this many history merges.
     pub max_merges: usize,
+    /// The lowest held-out ROC-AUC at which scores are given (0.5 is chance).
+    pub min_test_auc: f64,
     /// How many factors explain each score.
     pub top_factors: usize,
     /// Overlap clustering.
@@ -161,6 +163,7 @@ impl Default for Config {
             validation_fraction: e.validation_fraction,
             l2: e.fit.l2,
             max_merges: e.max_merges,
+            min_test_auc: e.min_test_auc,
             top_factors: RiskOptions::default().top_factors,
             overlap: OverlapConfig::default(),
             rules: RulesConfig::default(),
@@ -219,6 +222,12 @@ impl Config {
             return Err(ConfigError::new(
                 "l2",
                 format!("{} is not a finite number >= 0", self.l2),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_test_auc) {
+            return Err(ConfigError::new(
+                "min_test_auc",
+                format!("{} is not between 0 and 1", self.min_test_auc),
             ));
         }
         if self.min_merges < 2 {
@@ -309,6 +318,7 @@ impl Config {
             test_fraction: self.test_fraction,
             validation_fraction: self.validation_fraction,
             max_merges: self.max_merges,
+            min_test_auc: self.min_test_auc,
             fit: FitOptions {
                 l2: self.l2,
                 ..FitOptions::default()
@@ -381,6 +391,7 @@ mod tests {
         assert!(err("[overlap]\nbogus = 1").message.contains("bogus"));
         assert_eq!(err("test_fraction = 1.5").path, "test_fraction");
         assert_eq!(err("l2 = -1.0").path, "l2");
+        assert_eq!(err("min_test_auc = 2.0").path, "min_test_auc");
         assert_eq!(err("max_merges = 10").path, "max_merges");
         assert_eq!(
             err("[llm]\nendpoint = \"ftp://x\"\nmodel = \"m\"").path,

@@ -36,6 +36,8 @@ pub struct EvalOptions {
     pub validation_fraction: f64,
     /// Use only the newest this many usable merges.
     pub max_merges: usize,
+    /// The lowest held-out ROC-AUC at which the model may score (0.5 is chance).
+    pub min_test_auc: f64,
     /// How to fit.
     pub fit: FitOptions,
 }
@@ -49,6 +51,7 @@ impl Default for EvalOptions {
             test_fraction: 0.25,
             validation_fraction: 0.25,
             max_merges: 2000,
+            min_test_auc: 0.55,
             fit: FitOptions::default(),
         }
     }
@@ -71,7 +74,7 @@ pub enum Refusal {
     },
     /// Too few conflicting (or clean) merges in one part of the split.
     #[error(
-        "too few {} merges in the {part} part: {found} of {total}, at least {required} needed",
+        "too few {} merges in the {part} part: {found} of {total}, at least {required} needed ({excluded_unknown} undecided excluded)",
         if *conflicting { "conflicting" } else { "clean" }
     )]
     TooFewInPart {
@@ -85,6 +88,22 @@ pub enum Refusal {
         total: usize,
         /// The configured minimum.
         required: usize,
+        /// Merges excluded because the outcome was unknown.
+        excluded_unknown: usize,
+    },
+    /// The model does no better than `min_test_auc` on the held-out merges.
+    #[error(
+        "the model does not rank the {} held-out merges well enough: ROC-AUC {:.3} < {required}",
+        evaluation.test,
+        auc
+    )]
+    NoSkill {
+        /// The held-out ROC-AUC.
+        auc: f64,
+        /// The configured minimum.
+        required: f64,
+        /// The full evaluation, for the report.
+        evaluation: Box<Evaluation>,
     },
     /// An option is out of range.
     #[error("invalid option: {0}")]
@@ -235,7 +254,12 @@ pub struct Trained {
 }
 
 /// Counts a part's classes and refuses when either is below `required`.
-fn check_part(part: &'static str, labels: &[bool], required: usize) -> Result<usize, Refusal> {
+fn check_part(
+    part: &'static str,
+    labels: &[bool],
+    required: usize,
+    excluded_unknown: usize,
+) -> Result<usize, Refusal> {
     let conflicts = labels.iter().filter(|&&l| l).count();
     let clean = labels.len() - conflicts;
     for (conflicting, found) in [(true, conflicts), (false, clean)] {
@@ -246,6 +270,7 @@ fn check_part(part: &'static str, labels: &[bool], required: usize) -> Result<us
                 found,
                 total: labels.len(),
                 required,
+                excluded_unknown,
             });
         }
     }
@@ -293,8 +318,18 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
 
     let n_test = newest_share(n, opts.test_fraction);
     let n_train = n - n_test;
-    let train_conflicts = check_part("training", &y[..n_train], opts.min_conflicts)?;
-    let test_conflicts = check_part("held-out", &y[n_train..], opts.min_test_conflicts)?;
+    let train_conflicts = check_part(
+        "training",
+        &y[..n_train],
+        opts.min_conflicts,
+        excluded_unknown,
+    )?;
+    let test_conflicts = check_part(
+        "held-out",
+        &y[n_train..],
+        opts.min_test_conflicts,
+        excluded_unknown,
+    )?;
 
     // The threshold, from the training part alone.
     let n_val = newest_share(n_train, opts.validation_fraction);
@@ -314,27 +349,34 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
     let test_metrics = metrics(&scores, &y[n_train..], threshold);
     let baseline_f1 = 2.0 * test_conflicts as f64 / (n_test + test_conflicts) as f64;
 
+    let evaluation = Evaluation {
+        offered: merges.len(),
+        excluded_unknown,
+        excluded_old,
+        used: n,
+        conflicts: train_conflicts + test_conflicts,
+        train: n_train,
+        train_conflicts,
+        test: n_test,
+        test_conflicts,
+        test_from: usable[n_train].0.time,
+        threshold,
+        threshold_source: threshold_source.to_string(),
+        test_metrics,
+        baseline_f1,
+    };
+    // Both classes are in the test part (checked above), so the AUC exists.
+    let auc = evaluation.test_metrics.roc_auc.unwrap_or(0.5);
+    if auc < opts.min_test_auc {
+        return Err(Refusal::NoSkill {
+            auc,
+            required: opts.min_test_auc,
+            evaluation: Box::new(evaluation),
+        });
+    }
     let mut model = fit(&x, &y, &opts.fit)?;
     model.threshold = threshold;
-    Ok(Trained {
-        model,
-        evaluation: Evaluation {
-            offered: merges.len(),
-            excluded_unknown,
-            excluded_old,
-            used: n,
-            conflicts: train_conflicts + test_conflicts,
-            train: n_train,
-            train_conflicts,
-            test: n_test,
-            test_conflicts,
-            test_from: usable[n_train].0.time,
-            threshold,
-            threshold_source: threshold_source.to_string(),
-            test_metrics,
-            baseline_f1,
-        },
-    })
+    Ok(Trained { model, evaluation })
 }
 
 #[cfg(test)]
@@ -422,7 +464,8 @@ mod tests {
                 conflicting: true,
                 found: 3,
                 total: 30,
-                required: 5
+                required: 5,
+                excluded_unknown: 0
             }
         );
 
@@ -454,13 +497,39 @@ mod tests {
     }
 
     #[test]
+    fn a_model_without_skill_is_refused_with_its_evaluation() {
+        // Conflicts by a pattern no feature sees: features vary with i % 13 and i % 7, the
+        // outcome with i % 5 (coprime) — the held-out ranking is near chance.
+        let merges: Vec<PastMerge> = (0..200).map(|i| merge(i, Some(i % 5 == 0))).collect();
+        let strict = EvalOptions {
+            min_test_auc: 0.9,
+            ..EvalOptions::default()
+        };
+        match train_and_evaluate(&merges, &strict) {
+            Err(Refusal::NoSkill {
+                auc,
+                required,
+                evaluation,
+            }) => {
+                assert!(auc < 0.9);
+                assert_eq!(required, 0.9);
+                assert_eq!(evaluation.test, 50);
+                assert_eq!(evaluation.test_metrics.roc_auc, Some(auc));
+            }
+            other => panic!("expected NoSkill, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn split_is_time_ordered_and_counts_exclusions() {
         // Given out of order: the split must sort by time, the newest 25% held out.
         let mut merges: Vec<PastMerge> = (0..100).map(|i| merge(i, Some(i % 4 == 1))).collect();
         merges.reverse();
         merges.push(merge(500, None));
+        // Features here carry no signal; this test is about the split, not skill.
         let opts = EvalOptions {
             max_merges: 80,
+            min_test_auc: 0.0,
             ..EvalOptions::default()
         };
         let t = train_and_evaluate(&merges, &opts).unwrap();
