@@ -125,7 +125,7 @@ impl Default for SynthOptions {
             seed: 1,
             tree_files: 5000,
             zipf: 1.0,
-            intercept: -5.0,
+            intercept: -6.0,
             shared_coef: 1.5,
             behind_coef: 0.6,
         }
