@@ -17,6 +17,8 @@
 //! There is no I/O, no clock and no threads here: times come in as arguments, so the same engine
 //! runs natively and as a wasm32-wasip2 component.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod eval;
 pub mod features;
@@ -33,4 +35,4 @@ pub use features::{FEATURE_NAMES, features};
 pub use input::{Candidate, FileStat, PastMerge, Side, Trial};
 pub use model::{FitError, FitOptions, Model, ModelError};
 pub use overlap::{OverlapInfo, OverlapOptions, OverlapReport, clusters};
-pub use risk::{Assessment, Factor, Recommendation, RiskOptions, assess};
+pub use risk::{Assessment, Factor, Recommendation, RiskOptions, assess, assess_with, recommend};

@@ -212,72 +212,12 @@ pub fn assess_with(
             text: factor_text(name, &f),
         })
         .collect();
-    let git_clean = candidate.exact_conflict == Some(false);
-    let far = f.behind >= opts.far_behind;
-    let (recommendation, reason) =
-        if f.days_since_branch_activity >= opts.abandon_days && f.behind >= opts.abandon_behind {
-            (
-                Recommendation::Abandon,
-                format!(
-                    "no commit for {} days and {} commits behind",
-                    f.days_since_branch_activity.floor(),
-                    thousands(u64::from(f.behind))
-                ),
-            )
-        } else if candidate.exact_conflict == Some(true) {
-            (
-                Recommendation::RebaseFirst,
-                "git's trial merge conflicts".to_string(),
-            )
-        } else if predicted && far && !git_clean {
-            (
-                Recommendation::RebaseFirst,
-                format!(
-                    "high risk ({}) and {} commits behind",
-                    percent(probability),
-                    thousands(u64::from(f.behind))
-                ),
-            )
-        } else if f.branch_files >= opts.split_files || f.branch_lines >= opts.split_lines {
-            (
-                Recommendation::Split,
-                format!(
-                    "changes {} files and {} lines",
-                    thousands(f.branch_files as u64),
-                    thousands(f.branch_lines)
-                ),
-            )
-        } else if !overlap.partners.is_empty() {
-            let with: Vec<String> = overlap
-                .partners
-                .iter()
-                .take(opts.max_partners)
-                .cloned()
-                .collect();
-            (
-                Recommendation::Coordinate { with },
-                format!(
-                    "shares {} with {} other {}",
-                    plural(overlap.shared_paths as u64, "file", "files"),
-                    overlap.partners.len(),
-                    if overlap.partners.len() == 1 {
-                        "branch"
-                    } else {
-                        "branches"
-                    }
-                ),
-            )
-        } else if predicted && !git_clean {
-            (
-                Recommendation::RebaseFirst,
-                format!("high risk ({})", percent(probability)),
-            )
-        } else {
-            (
-                Recommendation::MergeNow,
-                format!("low risk ({})", percent(probability)),
-            )
-        };
+    let (recommendation, reason) = recommend(
+        candidate,
+        overlap,
+        opts,
+        Some((probability, model.threshold)),
+    );
     let disagreement = candidate.exact_conflict.and_then(|exact| {
         (exact != predicted).then(|| {
             if exact {
@@ -304,6 +244,94 @@ pub fn assess_with(
         recommendation,
         reason,
         disagreement,
+    }
+}
+
+/// The recommendation for `candidate` and the reason, by the rules in this module's
+/// documentation. `prediction` is the model's (probability, threshold); without one (when the
+/// history could not support a model) the rules that need it are skipped, so the plugin still
+/// advises from git's verdict, size, age and overlap.
+pub fn recommend(
+    candidate: &Candidate,
+    overlap: &OverlapInfo,
+    opts: &RiskOptions,
+    prediction: Option<(f64, f64)>,
+) -> (Recommendation, String) {
+    let f = facts(&candidate.trial, candidate.now);
+    // Without a model (history refused), only the model-free rules can apply.
+    let (probability, predicted) = match prediction {
+        Some((p, t)) => (p, p >= t),
+        None => (0.0, false),
+    };
+    let git_clean = candidate.exact_conflict == Some(false);
+    let far = f.behind >= opts.far_behind;
+    if f.days_since_branch_activity >= opts.abandon_days && f.behind >= opts.abandon_behind {
+        (
+            Recommendation::Abandon,
+            format!(
+                "no commit for {} days and {} commits behind",
+                f.days_since_branch_activity.floor(),
+                thousands(u64::from(f.behind))
+            ),
+        )
+    } else if candidate.exact_conflict == Some(true) {
+        (
+            Recommendation::RebaseFirst,
+            "git's trial merge conflicts".to_string(),
+        )
+    } else if predicted && far && !git_clean {
+        (
+            Recommendation::RebaseFirst,
+            format!(
+                "high risk ({}) and {} commits behind",
+                percent(probability),
+                thousands(u64::from(f.behind))
+            ),
+        )
+    } else if f.branch_files >= opts.split_files || f.branch_lines >= opts.split_lines {
+        (
+            Recommendation::Split,
+            format!(
+                "changes {} files and {} lines",
+                thousands(f.branch_files as u64),
+                thousands(f.branch_lines)
+            ),
+        )
+    } else if !overlap.partners.is_empty() {
+        let with: Vec<String> = overlap
+            .partners
+            .iter()
+            .take(opts.max_partners)
+            .cloned()
+            .collect();
+        (
+            Recommendation::Coordinate { with },
+            format!(
+                "shares {} with {} other {}",
+                plural(overlap.shared_paths as u64, "file", "files"),
+                overlap.partners.len(),
+                if overlap.partners.len() == 1 {
+                    "branch"
+                } else {
+                    "branches"
+                }
+            ),
+        )
+    } else if predicted && !git_clean {
+        (
+            Recommendation::RebaseFirst,
+            format!("high risk ({})", percent(probability)),
+        )
+    } else if prediction.is_some() {
+        (
+            Recommendation::MergeNow,
+            format!("low risk ({})", percent(probability)),
+        )
+    } else {
+        (
+            Recommendation::MergeNow,
+            "no rule applies (no model: the history could not support one)".to_string(),
+        )
     }
 }
 
@@ -446,6 +474,24 @@ mod tests {
         assert_eq!(
             assess(&m, &dead, &partners).recommendation,
             Recommendation::Abandon
+        );
+    }
+
+    #[test]
+    fn without_a_model_only_model_free_rules_apply() {
+        let none = OverlapInfo::default();
+        let opts = RiskOptions::default();
+        // Far behind with shared files: with the model it would rebase first; without, merge.
+        let (r, reason) = recommend(&candidate(99, 3), &none, &opts, None);
+        assert_eq!(r, Recommendation::MergeNow);
+        assert!(reason.starts_with("no rule applies"));
+        let (r, _) = recommend(&candidate(99, 3), &none, &opts, Some((0.9, 0.5)));
+        assert_eq!(r, Recommendation::RebaseFirst);
+        let mut conflict = candidate(0, 0);
+        conflict.exact_conflict = Some(true);
+        assert_eq!(
+            recommend(&conflict, &none, &opts, None).0,
+            Recommendation::RebaseFirst
         );
     }
 
