@@ -98,8 +98,9 @@ pub struct LlmConfig {
     pub context_tokens: u32,
     /// How many of the riskiest branches are summarised.
     pub top_n: usize,
-    /// The environment variable holding the API key, if one is needed.
-    pub api_key_env: Option<String>,
+    /// The API key sent as a bearer token, if the endpoint needs one. Plugins have no
+    /// environment, so it is configuration (keep it in the user's own config file).
+    pub api_key: Option<String>,
 }
 
 impl Default for LlmConfig {
@@ -110,7 +111,7 @@ impl Default for LlmConfig {
             max_tokens: 200,
             context_tokens: 4096,
             top_n: 10,
-            api_key_env: None,
+            api_key: None,
         }
     }
 }
@@ -298,12 +299,13 @@ impl Config {
                 ));
             }
         }
-        if let Some(var) = &llm.api_key_env
-            && (var.is_empty() || var.contains('=') || var.contains('\0'))
+        // It becomes a header: no control characters (a line break would inject headers).
+        if let Some(key) = &llm.api_key
+            && (key.is_empty() || key.chars().any(char::is_control))
         {
             return Err(ConfigError::new(
-                "llm.api_key_env",
-                format!("`{var}` is not an environment variable name"),
+                "llm.api_key",
+                "must be non-empty, without control characters".to_string(),
             ));
         }
         Ok(())
@@ -366,9 +368,7 @@ mod tests {
         assert_eq!(c.overlap_options().min_shared, 2);
         assert_eq!(c.overlap.max_branches_per_path, 8);
         assert!(c.llm.enabled());
-        let j =
-            Config::from_json(r#"{"top_factors": 5, "llm": {"api_key_env": "OPENAI_API_KEY"}}"#)
-                .unwrap();
+        let j = Config::from_json(r#"{"top_factors": 5, "llm": {"api_key": "sk-local"}}"#).unwrap();
         assert_eq!(j.risk_options().top_factors, 5);
         assert!(!j.llm.enabled());
     }
@@ -402,7 +402,11 @@ mod tests {
             err("[llm]\nendpoint = \"http://x\"\nmodel = \"m\"\ncontext_tokens = 100\nmax_tokens = 200").path,
             "llm.context_tokens"
         );
-        assert_eq!(err("[llm]\napi_key_env = \"\"").path, "llm.api_key_env");
+        assert_eq!(err("[llm]\napi_key = \"\"").path, "llm.api_key");
+        assert_eq!(
+            err("[llm]\napi_key = \"a\\nX-Evil: 1\"").path,
+            "llm.api_key"
+        );
         assert_eq!(err("min_merges = ").path, "config");
         assert_eq!(
             Config::from_json(r#"{"overlap": {"max_clusters": -1}}"#)

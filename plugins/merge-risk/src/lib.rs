@@ -36,3 +36,6 @@ pub use input::{Candidate, FileStat, PastMerge, Side, Trial};
 pub use model::{FitError, FitOptions, Model, ModelError};
 pub use overlap::{OverlapInfo, OverlapOptions, OverlapReport, clusters};
 pub use risk::{Assessment, Factor, Recommendation, RiskOptions, assess, assess_with, recommend};
+
+#[cfg(target_arch = "wasm32")]
+mod glue;

@@ -411,7 +411,7 @@ fn invocation(
         .get(id)
         .map(|g| {
             g.iter()
-                .filter(|c| plugin.manifest.capabilities.contains(c))
+                .filter(|c| plugin.manifest.asks_for(c))
                 .cloned()
                 .collect()
         })

@@ -21,6 +21,8 @@ pub struct MergeOptions {
     pub max_files: u32,
     /// At most this many commits counted per side (authors and times come from those).
     pub max_commits: u32,
+    /// Count the base side's authors too (each of its commits is read; otherwise only walked).
+    pub base_authors: bool,
 }
 
 /// One file a side changed, with its lines as `git diff --numstat` counts them.
@@ -41,7 +43,8 @@ pub struct MergeSide {
     pub commits: u32,
     /// Whether more commits exist than were counted.
     pub commits_truncated: bool,
-    /// Distinct author emails among the counted commits.
+    /// Distinct author emails among the counted commits (0 on the base's side unless
+    /// [`MergeOptions::base_authors`]).
     pub authors: u32,
     /// The files this side changed since the merge base (`git diff MB..SIDE`), by path.
     pub files: Vec<PathStat>,
@@ -116,8 +119,8 @@ pub fn merge_trial(
         .into_iter()
         .map(gix::Id::detach)
         .collect();
-    let ours_commits = side_commits(repo, base, tip, options.max_commits)?;
-    let theirs_commits = side_commits(repo, tip, base, options.max_commits)?;
+    let ours_commits = side_commits(repo, base, tip, options.max_commits, options.base_authors)?;
+    let theirs_commits = side_commits(repo, tip, base, options.max_commits, true)?;
     // git's `diff A...B` starts at the newest merge base.
     let mut newest: Option<(i64, ObjectId)> = None;
     for &mb in &merge_bases {
@@ -255,16 +258,22 @@ impl SideCommits {
     }
 }
 
+/// Counts `other..this` (at most `max` commits), with their authors when `authors`: without
+/// them the walk needs only the commit graph's parents and times.
 fn side_commits(
     repo: &gix::Repository,
     this: ObjectId,
     other: ObjectId,
     max: u32,
+    authors: bool,
 ) -> Result<SideCommits, QueryError> {
     let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
     let walk = repo
         .rev_walk([this])
         .with_hidden([other])
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            Default::default(),
+        ))
         .all()
         .map_err(|e| fail(&e))?;
     let mut out = SideCommits {
@@ -278,12 +287,17 @@ fn side_commits(
             out.truncated = true;
             break;
         }
-        let id = info.map_err(|e| fail(&e))?.id;
-        let commit = repo.find_commit(id).map_err(|e| fail(&e))?;
-        let author = commit.author().map_err(|e| fail(&e))?;
-        out.authors
-            .insert(author.trim().email.to_str_lossy().to_lowercase());
-        let time = commit.time().map_err(|e| fail(&e))?.seconds;
+        let info = info.map_err(|e| fail(&e))?;
+        let time = match info.commit_time {
+            Some(time) => time,
+            None => commit_time(repo, info.id)?,
+        };
+        if authors {
+            let commit = repo.find_commit(info.id).map_err(|e| fail(&e))?;
+            let author = commit.author().map_err(|e| fail(&e))?;
+            out.authors
+                .insert(author.trim().email.to_str_lossy().to_lowercase());
+        }
         out.oldest = Some(out.oldest.map_or(time, |t| t.min(time)));
         out.count += 1;
     }

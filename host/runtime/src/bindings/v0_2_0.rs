@@ -336,6 +336,7 @@ impl wit_host::Host for State {
         let options = MergeOptions {
             max_files: options.max_files,
             max_commits: options.max_commits,
+            base_authors: options.base_authors,
         };
         Ok(self
             .host

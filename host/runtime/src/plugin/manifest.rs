@@ -152,7 +152,19 @@ struct RawFs {
     read: Vec<String>,
 }
 
+/// What `http = ["*"]` in a manifest is recorded as: any origin the user grants.
+pub const ANY_ORIGIN: &str = "*";
+
 impl Manifest {
+    /// Whether the plugin asks for `capability`, so that a grant of it takes effect. An
+    /// `http=ORIGIN` grant matches that origin, or `*` (an origin the user chooses).
+    pub fn asks_for(&self, capability: &Capability) -> bool {
+        self.capabilities.iter().any(|asked| {
+            asked == capability
+                || matches!((asked, capability), (Capability::Http(any), Capability::Http(_)) if any == ANY_ORIGIN)
+        })
+    }
+
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
         let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
@@ -256,6 +268,12 @@ impl Manifest {
             capabilities.push(Capability::Store);
         }
         for origin in &raw.capabilities.http {
+            // `*`: an origin the user chooses (e.g. a configurable API endpoint); only an
+            // exact origin the user grants is ever allowed.
+            if origin == "*" {
+                capabilities.push(Capability::Http(ANY_ORIGIN.into()));
+                continue;
+            }
             capabilities.push(
                 format!("http={origin}")
                     .parse()
