@@ -164,6 +164,9 @@ fn demo() -> Result<()> {
         commits: 3_000,
         branches: 40,
         files: 200,
+        // Merges to learn from, for the merge-risk plugin; a commit-graph, as `git gc` writes.
+        merge_history: 300,
+        commit_graph: true,
         ..FixtureSpec::default()
     };
     // Secrets, decoys and policy violations planted, for the policy plugin to find.

@@ -424,11 +424,19 @@ pub fn fit_named(
     })
 }
 
+/// How far from the training mean, in standard deviations, a feature may pull a score. A
+/// branch scored today can lie far outside what the merges of the past showed (a tip idle for
+/// years, when past merges came days after their last commit); a linear model would
+/// extrapolate without bound and every such branch would score 100 on that one feature.
+/// Beyond this the model has no evidence, so it counts as this far.
+pub const MAX_Z: f64 = 4.0;
+
 impl Model {
-    /// The standardised value of each feature of `x` (missing trailing values count as the mean).
+    /// The standardised value of each feature of `x` (missing trailing values count as the
+    /// mean), within [`MAX_Z`] standard deviations of the training mean.
     fn standardised<'a>(&'a self, x: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
         (0..self.coefficients.len()).map(move |j| match x.get(j) {
-            Some(v) if v.is_finite() => (v - self.means[j]) / self.stds[j],
+            Some(v) if v.is_finite() => ((v - self.means[j]) / self.stds[j]).clamp(-MAX_Z, MAX_Z),
             _ => 0.0,
         })
     }

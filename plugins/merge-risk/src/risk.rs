@@ -405,15 +405,25 @@ mod tests {
 
     #[test]
     fn far_behind_and_risky_rebases_first_with_factor_texts() {
-        // behind 99 → ln 100 ≈ 4.61; shared 3 → 2·ln 4 ≈ 2.77; log-odds ≈ 5.38 (score 100).
-        let a = assess(&model(), &candidate(99, 3), &OverlapInfo::default());
+        // behind 49 → ln 50 ≈ 3.91; shared 3 → 2·ln 4 ≈ 2.77; log-odds ≈ 4.68 (score 99).
+        let a = assess(&model(), &candidate(49, 3), &OverlapInfo::default());
         assert!(a.predicted_conflict);
         assert_eq!(a.recommendation, Recommendation::RebaseFirst);
         assert_eq!(a.top_factors[0].name, "behind");
-        assert_eq!(a.top_factors[0].text, "99 commits behind the base");
+        assert_eq!(a.top_factors[0].text, "49 commits behind the base");
         assert_eq!(a.top_factors[1].text, "3 files also changed on the base");
-        assert!((a.top_factors[0].contribution - 100f64.ln()).abs() < 1e-12);
+        assert!((a.top_factors[0].contribution - 50f64.ln()).abs() < 1e-12);
         assert!(a.score >= 99);
+    }
+
+    #[test]
+    fn a_feature_far_outside_the_training_data_counts_as_max_z_deviations() {
+        // behind 10⁶ → ln(10⁶ + 1) ≈ 13.8 standard deviations (the test model's are 1): the
+        // model has seen nothing like it, so it counts as MAX_Z.
+        let a = assess(&model(), &candidate(1_000_000, 0), &OverlapInfo::default());
+        let behind = a.top_factors.iter().find(|f| f.name == "behind").unwrap();
+        assert_eq!(behind.contribution, crate::model::MAX_Z);
+        assert_eq!(behind.text, "1,000,000 commits behind the base");
     }
 
     #[test]
