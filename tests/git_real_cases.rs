@@ -387,3 +387,56 @@ fn identical_files_pair_in_the_order_git_visits_them() {
     let b = scan_and_compare(&r);
     assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
 }
+
+/// tokio: merge bases that have no common ancestor of their own (two histories joined twice,
+/// criss-cross). git's merge-ort merges them with the empty tree as their ancestor; gix's
+/// virtual merge base refused ("No common ancestor"), so Trellis answered `unknown`.
+#[test]
+fn merge_bases_without_a_common_ancestor_merge_over_the_empty_tree() {
+    let mut repo = Repo::new();
+    let lines: String = (1..=8).map(|i| format!("line {i}\n")).collect();
+    repo.commit_file("a.txt", &lines, "root a");
+    repo.git(&["checkout", "-q", "--orphan", "other"]);
+    repo.git(&["rm", "-q", "-rf", "."]);
+    repo.commit_file("b.txt", "b\n", "root b");
+    // Both histories merged twice, each way: two merge bases (the roots), unrelated.
+    repo.git(&["checkout", "-q", "-b", "topic", "other"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--allow-unrelated-histories",
+        "-m",
+        "join",
+        "main",
+    ]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--allow-unrelated-histories",
+        "-m",
+        "join",
+        "other",
+    ]);
+    repo.commit_file(
+        "a.txt",
+        &lines.replace("line 2\n", "main 2\n"),
+        "main edits",
+    );
+    repo.git(&["checkout", "-q", "topic"]);
+    repo.commit_file(
+        "a.txt",
+        &lines.replace("line 2\n", "topic 2\n"),
+        "topic edits",
+    );
+    repo.git(&["checkout", "-q", "-b", "elsewhere", "topic~1"]);
+    repo.commit_file("a.txt", &lines.replace("line 7\n", "else 7\n"), "far edit");
+    repo.git(&["checkout", "-q", "main"]);
+    let bases = repo.git(&["merge-base", "--all", "main", "topic"]);
+    assert_eq!(bases.lines().count(), 2, "two merge bases: {bases}");
+    let facts = scan_and_compare(&repo);
+    assert_eq!(facts["topic"]["conflicts"]["verdict"], "conflicts");
+    assert_eq!(facts["elsewhere"]["conflicts"]["verdict"], "clean");
+}

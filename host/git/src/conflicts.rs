@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::merge::plumbing as merge;
+use gix::objs::Write as _;
 
-use super::changes::{Change, FileEntry, TreeDiffer};
+use super::changes::{Change, FileEntry, TreeDiffer, tree_of};
 use super::diffstat::is_binary;
 use super::error::{MergeError, TreeFactsError};
 use super::facts::ConflictPrediction;
@@ -957,20 +958,118 @@ fn set_up<'m>(
 }
 
 /// The tree of the virtual merge base git's recursive merge builds from several merge bases.
+///
+/// This is gix's `virtual_merge_base` with one difference: two merge bases without a common
+/// ancestor of their own are merged with the empty tree as their ancestor, as git's merge-ort
+/// does (gix refuses them with "No common ancestor"). That happens when two histories were
+/// joined more than once, each way.
 pub fn virtual_merge_base(
     repo: &gix::Repository,
-    merge_bases: Vec<ObjectId>,
+    mut merge_bases: Vec<ObjectId>,
 ) -> Result<ObjectId, MergeError> {
-    let options = repo
+    use merge::blob::builtin_driver::{binary, text};
+    use merge::tree::{TreatAsUnresolved, treat_as_unresolved};
+    let fail = |what: &str, e: &dyn std::fmt::Display| MergeError::Merge {
+        what: what.into(),
+        source: e.to_string().into(),
+    };
+    let Some(mut merged) = merge_bases.pop() else {
+        return Err(fail("the merge bases", &"there are none"));
+    };
+    if merge_bases.is_empty() {
+        return tree_of(repo, merged).map_err(MergeError::Object);
+    }
+    let mut options: merge::tree::Options = repo
         .tree_merge_options()
-        .map_err(|e| MergeError::Setup(e.into()))?;
-    let outcome = repo
-        .virtual_merge_base(merge_bases, options)
-        .map_err(|e| MergeError::Merge {
-            what: "the merge bases".into(),
-            source: e.into(),
-        })?;
-    Ok(outcome.tree_id.detach())
+        .map_err(|e| MergeError::Setup(e.into()))?
+        .into();
+    // What merging merge bases means (as in gix and git): the ancestor wins what cannot be
+    // merged, text conflicts keep "ours" with longer markers at each level.
+    options.tree_conflicts = Some(merge::tree::ResolveWith::Ancestor);
+    options.blob_merge.is_virtual_ancestor = true;
+    options.blob_merge.text.conflict = text::Conflict::ResolveWithOurs;
+    options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
+    options.symlink_conflicts = Some(binary::ResolveWith::Ancestor);
+    let labels = text::Labels {
+        current: Some("Temporary merge branch 1".into()),
+        other: Some("Temporary merge branch 2".into()),
+        ancestor: None,
+    };
+    let setup = |e: gix::Error| MergeError::Setup(e.into());
+    let cache = repo
+        .commit_graph_if_enabled()
+        .map_err(|e| fail("the commit graph", &e))?;
+    let mut graph = repo.revision_graph(cache.as_ref());
+    let mut diff_cache = repo.diff_resource_cache_for_tree_diff().map_err(setup)?;
+    let mut blob_merge = repo
+        .merge_resource_cache(Default::default())
+        .map_err(setup)?;
+    let mut tree = None;
+    while let Some(next) = merge_bases.pop() {
+        options.marker_size_multiplier += 1;
+        let mut out = merge::commit(
+            merged,
+            next,
+            labels,
+            &mut graph,
+            &mut diff_cache,
+            &mut blob_merge,
+            &repo.objects,
+            &mut |id| id.to_hex().to_string(),
+            merge::commit::Options {
+                allow_missing_merge_base: true,
+                tree_merge: options.clone(),
+                use_first_merge_base: false,
+            },
+        )
+        .map_err(|e| fail("the merge bases", &e))?;
+        if out.tree_merge.has_unresolved_conflicts(TreatAsUnresolved {
+            content_merge: treat_as_unresolved::ContentMerge::Markers,
+            tree_merge: treat_as_unresolved::TreeMerge::Undecidable,
+        }) {
+            return Err(fail(
+                "the merge bases",
+                &"merging them left conflicts (which resolve in favour of the ancestor)",
+            ));
+        }
+        let id = out
+            .tree_merge
+            .tree
+            .write(|t| repo.objects.write(t))
+            .map_err(|e| MergeError::Write {
+                what: "the merge bases' tree".into(),
+                source: e.into(),
+            })?;
+        tree = Some(id);
+        merged = virtual_commit(repo, merged, next, id)?;
+    }
+    tree.ok_or_else(|| fail("the merge bases", &"nothing was merged"))
+}
+
+/// A commit with `tree` and parents `a` and `b`, in object memory: what the next level of a
+/// virtual merge base computes merge bases from.
+fn virtual_commit(
+    repo: &gix::Repository,
+    a: ObjectId,
+    b: ObjectId,
+    tree: ObjectId,
+) -> Result<ObjectId, MergeError> {
+    let read = |e: &dyn std::fmt::Display| MergeError::Merge {
+        what: format!("commit {a}"),
+        source: e.to_string().into(),
+    };
+    let commit = repo.find_commit(a).map_err(|e| read(&e))?;
+    let mut commit = commit
+        .decode()
+        .map_err(|e| read(&e))?
+        .to_owned()
+        .map_err(|e| read(&e))?;
+    commit.parents = vec![a, b].into();
+    commit.tree = tree;
+    repo.objects.write(&commit).map_err(|e| MergeError::Write {
+        what: "a virtual merge base".into(),
+        source: e.into(),
+    })
 }
 
 /// What merging a branch into the base would do.
