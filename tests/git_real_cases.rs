@@ -440,3 +440,47 @@ fn merge_bases_without_a_common_ancestor_merge_over_the_empty_tree() {
     assert_eq!(facts["topic"]["conflicts"]["verdict"], "conflicts");
     assert_eq!(facts["elsewhere"]["conflicts"]["verdict"], "clean");
 }
+
+/// tokio's `pr/5339` and `pr/5341`: two merge bases whose own merge conflicts. git keeps the
+/// conflict, markers and all, in the virtual merge base, so a line each side resolved its own
+/// way differs from that base on both sides and conflicts again; gix's virtual merge base
+/// resolved it with one side's lines, and the outer merge then came out clean (git: 6 paths,
+/// Trellis: 2).
+#[test]
+fn a_conflict_between_merge_bases_stays_in_the_virtual_base_as_in_git() {
+    let mut repo = Repo::new();
+    let lines: String = (1..=9).map(|i| format!("line {i}\n")).collect();
+    repo.commit_file("f.txt", &lines, "start");
+    repo.commit_file("g.txt", &lines, "another file");
+    repo.git(&["branch", "a"]);
+    repo.git(&["branch", "b"]);
+    repo.git(&["checkout", "-q", "a"]);
+    let a = lines.replace("line 3\n", "line A\n");
+    repo.commit_file("f.txt", &a, "a");
+    repo.git(&["checkout", "-q", "b"]);
+    let b = lines.replace("line 3\n", "line B\n");
+    repo.commit_file("f.txt", &b, "b");
+    // Criss-cross: main merges b into a keeping a's line, topic merges a into b keeping b's.
+    let resolve = |repo: &mut Repo, branch: &str, from: &str, other: &str, keep: &str| {
+        repo.git(&["checkout", "-q", "-b", branch, from]);
+        let out = repo.git_output(&["merge", "-q", "--no-ff", "-m", "criss", other]);
+        assert!(!out.status.success(), "the merge of {other} should conflict");
+        std::fs::write(repo.path().join("f.txt"), keep).unwrap();
+        repo.git(&["add", "f.txt"]);
+        repo.git(&["commit", "-q", "--no-edit"]);
+        repo.clock += 60;
+    };
+    resolve(&mut repo, "x", "a", "b", &a);
+    resolve(&mut repo, "topic", "b", "a", &b);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["reset", "-q", "--hard", "x"]);
+    repo.commit_file("g.txt", &lines.replace("line 8\n", "main 8\n"), "main moves on");
+    repo.git(&["branch", "-D", "x"]);
+    repo.git(&["checkout", "-q", "topic"]);
+    repo.commit_file("h.txt", "new\n", "topic moves on");
+    repo.git(&["checkout", "-q", "main"]);
+    let bases = repo.git(&["merge-base", "--all", "main", "topic"]);
+    assert_eq!(bases.lines().count(), 2, "two merge bases: {bases}");
+    let facts = scan_and_compare(&repo);
+    assert_eq!(facts["topic"]["conflicts"]["paths"], Value::from(vec!["f.txt"]));
+}

@@ -968,7 +968,6 @@ pub fn virtual_merge_base(
     mut merge_bases: Vec<ObjectId>,
 ) -> Result<ObjectId, MergeError> {
     use merge::blob::builtin_driver::{binary, text};
-    use merge::tree::{TreatAsUnresolved, treat_as_unresolved};
     let fail = |what: &str, e: &dyn std::fmt::Display| MergeError::Merge {
         what: what.into(),
         source: e.to_string().into(),
@@ -983,11 +982,15 @@ pub fn virtual_merge_base(
         .tree_merge_options()
         .map_err(|e| MergeError::Setup(e.into()))?
         .into();
-    // What merging merge bases means (as in gix and git): the ancestor wins what cannot be
-    // merged, text conflicts keep "ours" with longer markers at each level.
+    // What merging merge bases means in git's merge-ort: the ancestor wins what cannot be
+    // merged, and text conflicts stay in the merged base with their markers (longer at each
+    // level), so that a line both sides later resolved their own way conflicts again. gix
+    // resolves them with "ours", and the outer merge then misses those conflicts.
     options.tree_conflicts = Some(merge::tree::ResolveWith::Ancestor);
     options.blob_merge.is_virtual_ancestor = true;
-    options.blob_merge.text.conflict = text::Conflict::ResolveWithOurs;
+    if !matches!(options.blob_merge.text.conflict, text::Conflict::Keep { .. }) {
+        options.blob_merge.text.conflict = text::Conflict::default();
+    }
     options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
     options.symlink_conflicts = Some(binary::ResolveWith::Ancestor);
     let labels = text::Labels {
@@ -1023,15 +1026,7 @@ pub fn virtual_merge_base(
             },
         )
         .map_err(|e| fail("the merge bases", &e))?;
-        if out.tree_merge.has_unresolved_conflicts(TreatAsUnresolved {
-            content_merge: treat_as_unresolved::ContentMerge::Markers,
-            tree_merge: treat_as_unresolved::TreeMerge::Undecidable,
-        }) {
-            return Err(fail(
-                "the merge bases",
-                &"merging them left conflicts (which resolve in favour of the ancestor)",
-            ));
-        }
+        // Conflicts stay in the merged base (markers, the ancestor's side): git goes on too.
         let id = out
             .tree_merge
             .tree
