@@ -464,7 +464,10 @@ fn a_conflict_between_merge_bases_stays_in_the_virtual_base_as_in_git() {
     let resolve = |repo: &mut Repo, branch: &str, from: &str, other: &str, keep: &str| {
         repo.git(&["checkout", "-q", "-b", branch, from]);
         let out = repo.git_output(&["merge", "-q", "--no-ff", "-m", "criss", other]);
-        assert!(!out.status.success(), "the merge of {other} should conflict");
+        assert!(
+            !out.status.success(),
+            "the merge of {other} should conflict"
+        );
         std::fs::write(repo.path().join("f.txt"), keep).unwrap();
         repo.git(&["add", "f.txt"]);
         repo.git(&["commit", "-q", "--no-edit"]);
@@ -474,7 +477,11 @@ fn a_conflict_between_merge_bases_stays_in_the_virtual_base_as_in_git() {
     resolve(&mut repo, "topic", "b", "a", &b);
     repo.git(&["checkout", "-q", "main"]);
     repo.git(&["reset", "-q", "--hard", "x"]);
-    repo.commit_file("g.txt", &lines.replace("line 8\n", "main 8\n"), "main moves on");
+    repo.commit_file(
+        "g.txt",
+        &lines.replace("line 8\n", "main 8\n"),
+        "main moves on",
+    );
     repo.git(&["branch", "-D", "x"]);
     repo.git(&["checkout", "-q", "topic"]);
     repo.commit_file("h.txt", "new\n", "topic moves on");
@@ -482,5 +489,8 @@ fn a_conflict_between_merge_bases_stays_in_the_virtual_base_as_in_git() {
     let bases = repo.git(&["merge-base", "--all", "main", "topic"]);
     assert_eq!(bases.lines().count(), 2, "two merge bases: {bases}");
     let facts = scan_and_compare(&repo);
-    assert_eq!(facts["topic"]["conflicts"]["paths"], Value::from(vec!["f.txt"]));
+    assert_eq!(
+        facts["topic"]["conflicts"]["paths"],
+        Value::from(vec!["f.txt"])
+    );
 }

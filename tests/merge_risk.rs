@@ -55,6 +55,22 @@ fn config(dir: &Path, extra: &str) -> String {
     file.to_str().unwrap().to_string()
 }
 
+/// Scans `repo` with the merge-risk plugin, its grants and `config`, then `extra` arguments,
+/// with caches in `cache`; returns the report.
+fn risk_scan(repo: &Path, config: &str, cache: &Path, extra: &[&str]) -> Value {
+    let risk = plugin("plugins/merge-risk");
+    let mut args = vec![
+        repo.to_str().unwrap(),
+        "--plugin",
+        risk.to_str().unwrap(),
+        "--config",
+        config,
+    ];
+    args.extend(GRANTS);
+    args.extend(extra);
+    scan_json_cached(cache, &args)
+}
+
 fn risk_result(report: &Value) -> &Value {
     report["repositories"][0]["plugins"]
         .as_array()
@@ -83,17 +99,8 @@ fn the_model_learns_the_planted_relation_and_is_kept_between_scans() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, manifest) = planted(dir.path(), 240);
     let config = config(dir.path(), "");
-    let risk = plugin("plugins/merge-risk");
     let cache = dir.path().join("cache");
-    let mut args = vec![
-        repo.to_str().unwrap(),
-        "--plugin",
-        risk.to_str().unwrap(),
-        "--config",
-        &config,
-    ];
-    args.extend(GRANTS);
-    let report = scan_json_cached(&cache, &args);
+    let report = risk_scan(&repo, &config, &cache, &[]);
     let result = risk_result(&report);
     assert_eq!(result["status"], "ok", "{result}");
     let model = of(result, "merge-risk/model");
@@ -143,7 +150,7 @@ fn the_model_learns_the_planted_relation_and_is_kept_between_scans() {
     assert!(summaries.iter().all(|s| s["data"]["source"] == "facts"));
 
     // A re-scan finds the model in the store: no history read, no re-merges of the past.
-    let again = scan_json_cached(&cache, &args);
+    let again = risk_scan(&repo, &config, &cache, &[]);
     let second = risk_result(&again);
     assert_eq!(
         of(second, "merge-risk/model")[0]["message"],
@@ -172,16 +179,7 @@ fn a_thin_history_is_refused_with_the_reason() {
     repo.git(&["checkout", "-q", "main"]);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "");
-    let risk = plugin("plugins/merge-risk");
-    let mut args = vec![
-        repo.path().to_str().unwrap(),
-        "--plugin",
-        risk.to_str().unwrap(),
-        "--config",
-        &config,
-    ];
-    args.extend(GRANTS);
-    let report = scan_json_cached(&dir.path().join("cache"), &args);
+    let report = risk_scan(repo.path(), &config, &dir.path().join("cache"), &[]);
     let result = risk_result(&report);
     assert_eq!(result["status"], "ok", "{result}");
     let model = of(result, "merge-risk/model");
@@ -286,19 +284,8 @@ fn llm_scan(dir: &Path, repo: &Path, llm: &FakeLlm, cache: &Path) -> BTreeMap<St
             llm.origin()
         ),
     );
-    let risk = plugin("plugins/merge-risk");
     let grant = format!("merge-risk:http={}", llm.origin());
-    let mut args = vec![
-        repo.to_str().unwrap(),
-        "--plugin",
-        risk.to_str().unwrap(),
-        "--config",
-        &config,
-        "--grant",
-        &grant,
-    ];
-    args.extend(GRANTS);
-    let report = scan_json_cached(cache, &args);
+    let report = risk_scan(repo, &config, cache, &["--grant", &grant]);
     let result = risk_result(&report);
     assert_eq!(result["status"], "ok", "{result}");
     of(result, "merge-risk/summary")

@@ -380,7 +380,17 @@ pub(crate) fn trellis_measured(
     repo: &Path,
     args: &[&str],
 ) -> Result<(Duration, Option<u64>, Value)> {
-    let cmd = trellis_cmd(spec, repo, args, None);
+    trellis_measured_cached(spec, repo, args, None)
+}
+
+/// [`trellis_measured`] with the caches (and plugins' stores) in `cache` (`None`: `--no-cache`).
+pub(crate) fn trellis_measured_cached(
+    spec: &BenchSpec,
+    repo: &Path,
+    args: &[&str],
+    cache: Option<&Path>,
+) -> Result<(Duration, Option<u64>, Value)> {
+    let cmd = trellis_cmd(spec, repo, args, cache);
     let time = Path::new("/usr/bin/time");
     let started = Instant::now();
     let (out, rss) = if time.is_file() {

@@ -11,6 +11,9 @@
 //! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]`:
 //! a full scan by the enterprise-policy plugin, with recall of planted secrets (see
 //! `xtask::bench_policy`); exits 1 when a planted secret or violation is missed.
+//! `cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [fixture options] [--trellis BIN] [--plugin DIR] [--dir DIR]`:
+//! the merge-risk plugin fitting on a repository's merges and scoring its branches (see
+//! `xtask::bench_risk`).
 
 use std::path::PathBuf;
 
@@ -19,7 +22,7 @@ use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
 use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]\n       cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [--commits N] [--branches M] [--files F] [--seed S] [--merge-history N] [--trellis BIN] [--plugin DIR] [--dir DIR]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,6 +80,7 @@ fn main() -> Result<()> {
             bench.fixture = fixture_with_defaults(&rest, &bench.fixture)?;
             xtask::bench::run(&bench)
         }
+        Some("bench-risk") => bench_risk(&args[1..]),
         Some("bench-policy") => {
             if bench_policy(&args[1..])? {
                 Ok(())
@@ -97,10 +101,57 @@ fn target_dir() -> PathBuf {
 }
 
 /// `cargo xtask bench-policy`; whether everything planted was found.
+fn bench_risk(args: &[String]) -> Result<()> {
+    let root = xtask::workspace_root();
+    let mut spec = xtask::bench_risk::RiskBenchSpec {
+        fixture: FixtureSpec {
+            commits: 3_000,
+            branches: 200,
+            files: 300,
+            merge_history: 1_000,
+            commit_graph: true,
+            ..FixtureSpec::default()
+        },
+        repo: None,
+        base: None,
+        trellis: default_trellis(),
+        plugin: root.join("target").join("plugins").join("merge-risk"),
+        dir: root.join("target").join("bench-risk"),
+        max_merges: 2_000,
+    };
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--repo" => spec.repo = Some(value()?.into()),
+            "--base" => spec.base = Some(value()?.clone()),
+            "--max-merges" => spec.max_merges = value()?.parse()?,
+            "--trellis" => spec.trellis = value()?.into(),
+            "--plugin" => spec.plugin = value()?.into(),
+            "--dir" => spec.dir = value()?.into(),
+            _ => rest.push(arg.clone()),
+        }
+    }
+    spec.fixture = fixture_with_defaults(&rest, &spec.fixture)?;
+    xtask::bench_risk::run(&spec)
+}
+
+/// A release build of `trellis` when there is one, else the dev build.
+fn default_trellis() -> PathBuf {
+    let release = target_dir().join("release").join("trellis");
+    if release.is_file() {
+        release
+    } else {
+        target_dir().join("debug").join("trellis")
+    }
+}
+
 fn bench_policy(args: &[String]) -> Result<bool> {
     let root = xtask::workspace_root();
-    // A release build when there is one, else the dev build.
-    let release = target_dir().join("release").join("trellis");
     let mut spec = PolicyBenchSpec {
         fixture: FixtureSpec {
             commits: 20_000,
@@ -109,11 +160,7 @@ fn bench_policy(args: &[String]) -> Result<bool> {
             ..FixtureSpec::default()
         },
         repo: None,
-        trellis: if release.is_file() {
-            release
-        } else {
-            target_dir().join("debug").join("trellis")
-        },
+        trellis: default_trellis(),
         plugin: root
             .join("target")
             .join("plugins")
@@ -231,6 +278,10 @@ fn fixture_with_defaults(args: &[String], defaults: &FixtureSpec) -> Result<Fixt
     if !given("--files") {
         fixture.files = defaults.files;
     }
+    if !given("--merge-history") {
+        fixture.merge_history = defaults.merge_history;
+    }
+    fixture.commit_graph |= defaults.commit_graph;
     Ok(fixture)
 }
 

@@ -988,7 +988,10 @@ pub fn virtual_merge_base(
     // resolves them with "ours", and the outer merge then misses those conflicts.
     options.tree_conflicts = Some(merge::tree::ResolveWith::Ancestor);
     options.blob_merge.is_virtual_ancestor = true;
-    if !matches!(options.blob_merge.text.conflict, text::Conflict::Keep { .. }) {
+    if !matches!(
+        options.blob_merge.text.conflict,
+        text::Conflict::Keep { .. }
+    ) {
         options.blob_merge.text.conflict = text::Conflict::default();
     }
     options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
