@@ -133,6 +133,9 @@ pub struct Metrics {
     /// The probability that a random conflict scores above a random clean merge (ties count
     /// half); `None` when a class is absent.
     pub roc_auc: Option<f64>,
+    /// An approximate 95% interval for the ROC-AUC (± 1.96 Hanley–McNeil standard errors,
+    /// clipped to [0, 1]): with a handful of held-out conflicts it is wide, and says so.
+    pub roc_auc_ci95: Option<(f64, f64)>,
 }
 
 /// The confusion counts and derived rates of predictions `scores ≥ threshold` against `labels`.
@@ -147,6 +150,9 @@ pub fn metrics(scores: &[f64], labels: &[bool], threshold: f64) -> Metrics {
         }
     }
     let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+    let roc_auc = roc_auc(scores, labels);
+    let positives = tp + fn_;
+    let negatives = fp + tn;
     Metrics {
         tp,
         fp,
@@ -155,8 +161,26 @@ pub fn metrics(scores: &[f64], labels: &[bool], threshold: f64) -> Metrics {
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fn_),
         f1: ratio(2 * tp, 2 * tp + fp + fn_),
-        roc_auc: roc_auc(scores, labels),
+        roc_auc,
+        roc_auc_ci95: roc_auc.map(|a| {
+            let se = hanley_mcneil_se(a, positives, negatives);
+            ((a - 1.96 * se).max(0.0), (a + 1.96 * se).min(1.0))
+        }),
     }
+}
+
+/// The standard error of a ROC-AUC `a` over `pos` positives and `neg` negatives, by Hanley &
+/// McNeil (Radiology, 1982): `Q1 = a/(2−a)`, `Q2 = 2a²/(1+a)`,
+/// `SE² = (a(1−a) + (pos−1)(Q1−a²) + (neg−1)(Q2−a²)) / (pos·neg)`.
+pub fn hanley_mcneil_se(a: f64, pos: usize, neg: usize) -> f64 {
+    if pos == 0 || neg == 0 {
+        return f64::NAN;
+    }
+    let q1 = a / (2.0 - a);
+    let q2 = 2.0 * a * a / (1.0 + a);
+    let (p, n) = (pos as f64, neg as f64);
+    let var = (a * (1.0 - a) + (p - 1.0) * (q1 - a * a) + (n - 1.0) * (q2 - a * a)) / (p * n);
+    var.max(0.0).sqrt()
 }
 
 /// ROC-AUC by ranks (Mann–Whitney U): tied scores share their average rank, so a tie between a
@@ -396,6 +420,21 @@ mod tests {
         assert_eq!(roc_auc(&[0.9, 0.1], &[true, false]), Some(1.0));
         assert_eq!(roc_auc(&[0.1, 0.9], &[true, false]), Some(0.0));
         assert_eq!(roc_auc(&[0.1, 0.9], &[true, true]), None);
+    }
+
+    #[test]
+    fn hanley_mcneil_by_hand() {
+        // a = 0.875, 2 positives, 2 negatives: Q1 = 0.875/1.125 = 0.777…, Q2 = 2·0.765625/1.875
+        // = 0.81666…; SE² = (0.109375 + (0.777… − 0.765625) + (0.81666… − 0.765625)) / 4
+        // = 0.172569… / 4 = 0.0431423… → SE ≈ 0.207707.
+        let se = hanley_mcneil_se(0.875, 2, 2);
+        assert!((se - 0.207_707).abs() < 1e-5, "{se}");
+        let m = metrics(&[0.8, 0.4, 0.4, 0.1], &[true, true, false, false], 0.5);
+        let (lo, hi) = m.roc_auc_ci95.unwrap();
+        assert!((lo - (0.875 - 1.96 * se)).abs() < 1e-12);
+        assert_eq!(hi, 1.0); // clipped
+        // More data, narrower interval at the same AUC.
+        assert!(hanley_mcneil_se(0.875, 50, 50) < se / 4.0);
     }
 
     #[test]
