@@ -5,10 +5,10 @@
 //!    `max_merges` of the rest are used, in time order (ties by id, for determinism).
 //! 2. The oldest `1 − test_fraction` are the training part, the newest the held-out test part:
 //!    a time-ordered split, because a random split would let the model learn from the future.
-//! 3. The decision threshold is chosen on the training part only: a model fitted on its oldest
-//!    `1 − validation_fraction` is scored on its newest slice, and the threshold with the best F1
-//!    there is kept (0.5 — the balanced weighting's natural cut — when that slice has no
-//!    conflict).
+//! 3. The decision threshold is chosen on the training part only: its newest
+//!    `validation_fraction` is cut into three consecutive folds, each scored by a model fitted on
+//!    everything before it (rolling origin), and the threshold with the best F1 over the pooled
+//!    scores is kept (0.5 — the balanced weighting's natural cut — when they hold no conflict).
 //! 4. A model fitted on the whole training part is measured on the test part at that threshold:
 //!    precision, recall and F1 of the conflicting class, ROC-AUC, the confusion counts, and the
 //!    F1 of always predicting a conflict as the baseline to beat.
@@ -20,6 +20,9 @@ use thiserror::Error;
 use crate::features::features;
 use crate::input::PastMerge;
 use crate::model::{FitError, FitOptions, Model, fit};
+
+/// Consecutive folds of the validation slice (rolling-origin threshold choice).
+pub const VALIDATION_FOLDS: usize = 3;
 
 /// Options for [`train_and_evaluate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -259,13 +262,17 @@ pub struct Evaluation {
     pub test_from: i64,
     /// The decision threshold (chosen on the training part).
     pub threshold: f64,
-    /// Where the threshold came from: `validation` (best F1 on the newest training slice) or
-    /// `default` (that slice had no conflict or could not be fitted).
+    /// Where the threshold came from: `validation` (best F1 over the rolling-origin folds of the
+    /// newest training slice) or `default` (they held no conflict or could not be fitted).
     pub threshold_source: String,
     /// Held-out metrics at the threshold.
     pub test_metrics: Metrics,
     /// The held-out F1 of always predicting a conflict (the baseline to beat).
     pub baseline_f1: f64,
+    /// The best held-out F1 any threshold would have reached — hindsight, for reference only
+    /// (never used to choose): the gap to `test_metrics.f1` is the cost of choosing the
+    /// threshold without seeing the future.
+    pub hindsight_f1: Option<f64>,
 }
 
 /// A model ready to score, with its evaluation.
@@ -355,14 +362,27 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
         excluded_unknown,
     )?;
 
-    // The threshold, from the training part alone.
+    // The threshold, from the training part alone: rolling-origin validation over its newest
+    // slice — each of `VALIDATION_FOLDS` consecutive folds is scored by a model fitted on
+    // everything before it, and the cut with the best F1 over the pooled scores is kept. Pooling
+    // several folds steadies a choice that one small slice with a few conflicts would overfit.
     let n_val = newest_share(n_train, opts.validation_fraction);
-    let n_inner = n_train - n_val;
-    let inner = fit(&x[..n_inner], &y[..n_inner], &opts.fit).ok();
-    let chosen = inner.and_then(|m| {
-        let scores: Vec<f64> = x[n_inner..n_train].iter().map(|r| m.predict(r)).collect();
-        best_f1_threshold(&scores, &y[n_inner..n_train])
-    });
+    let start = n_train - n_val;
+    let mut pooled_scores = Vec::with_capacity(n_val);
+    let mut pooled_labels = Vec::with_capacity(n_val);
+    for k in 0..VALIDATION_FOLDS {
+        let lo = start + n_val * k / VALIDATION_FOLDS;
+        let hi = start + n_val * (k + 1) / VALIDATION_FOLDS;
+        if lo == hi {
+            continue;
+        }
+        // A prefix with one class cannot be fitted: that fold is skipped.
+        if let Ok(m) = fit(&x[..lo], &y[..lo], &opts.fit) {
+            pooled_scores.extend(x[lo..hi].iter().map(|r| m.predict(r)));
+            pooled_labels.extend_from_slice(&y[lo..hi]);
+        }
+    }
+    let chosen = best_f1_threshold(&pooled_scores, &pooled_labels);
     let (threshold, threshold_source) = match chosen {
         Some(t) => (t, "validation"),
         None => (0.5, "default"),
@@ -372,6 +392,8 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
     let scores: Vec<f64> = x[n_train..].iter().map(|r| held.predict(r)).collect();
     let test_metrics = metrics(&scores, &y[n_train..], threshold);
     let baseline_f1 = 2.0 * test_conflicts as f64 / (n_test + test_conflicts) as f64;
+    let hindsight_f1 = best_f1_threshold(&scores, &y[n_train..])
+        .and_then(|t| metrics(&scores, &y[n_train..], t).f1);
 
     let evaluation = Evaluation {
         offered: merges.len(),
@@ -388,6 +410,7 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
         threshold_source: threshold_source.to_string(),
         test_metrics,
         baseline_f1,
+        hindsight_f1,
     };
     // Both classes are in the test part (checked above), so the AUC exists.
     let auc = evaluation.test_metrics.roc_auc.unwrap_or(0.5);
