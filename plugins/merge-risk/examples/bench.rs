@@ -62,7 +62,7 @@ fn main() {
     let e = &trained.evaluation;
     let m = &e.test_metrics;
     println!(
-        "train + evaluate (3 fits: threshold, held-out, final): {}",
+        "train + evaluate (5 fits: 3 validation folds, held-out, final): {}",
         ms(t_train)
     );
     println!(
