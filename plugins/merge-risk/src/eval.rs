@@ -275,6 +275,33 @@ pub struct Evaluation {
     pub hindsight_f1: Option<f64>,
 }
 
+impl Evaluation {
+    /// One line for people: what the model was measured on and how it did.
+    pub fn describe(&self) -> String {
+        let m = &self.test_metrics;
+        let f = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
+        let interval = m.roc_auc_ci95.map_or(String::new(), |(lo, hi)| {
+            format!(" (95% ≈ {lo:.2}–{hi:.2})")
+        });
+        format!(
+            "trained on {} merges ({} conflicts), measured on the newest {} ({} conflicts): \
+             ROC-AUC {}{interval}, precision {}, recall {}, F1 {} at threshold {:.2} \
+             (always predicting a conflict: F1 {:.2}); {} undecided merges excluded",
+            self.train,
+            self.train_conflicts,
+            self.test,
+            self.test_conflicts,
+            f(m.roc_auc),
+            f(m.precision),
+            f(m.recall),
+            f(m.f1),
+            self.threshold,
+            self.baseline_f1,
+            self.excluded_unknown
+        )
+    }
+}
+
 /// A model ready to score, with its evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trained {
