@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use merge_risk::eval::{EvalOptions, train_and_evaluate};
-use merge_risk::overlap::{OverlapOptions, clusters};
+use merge_risk::overlap::{OverlapOptions, branch_paths, clusters};
 use merge_risk::risk::{RiskOptions, assess_with};
 use merge_risk::summary::{chat_request, summarize};
 use merge_risk::synth::{
@@ -120,19 +120,7 @@ fn main() {
 
     let now = history.last().map_or(0, |m| m.time) + 86_400;
     let candidates = synthetic_candidates(&synth, 5000, now);
-    let branch_paths: Vec<(String, Vec<String>)> = candidates
-        .iter()
-        .map(|c| {
-            let paths = c
-                .trial
-                .theirs
-                .files
-                .iter()
-                .map(|f| f.path.clone())
-                .collect();
-            (c.branch.clone(), paths)
-        })
-        .collect();
+    let branch_paths = branch_paths(&candidates);
     let overlap_opts = OverlapOptions::default();
     let risk = RiskOptions::default();
     let (t_score, assessed) = best_of_three(|| {

@@ -4,7 +4,7 @@
 
 use merge_risk::config::Config;
 use merge_risk::eval::train_and_evaluate;
-use merge_risk::overlap::clusters;
+use merge_risk::overlap::{branch_paths, clusters};
 use merge_risk::risk::{Recommendation, assess_with};
 use merge_risk::summary::{BYTES_PER_TOKEN, cache_key, chat_request, summarize};
 use merge_risk::synth::{SynthOptions, synthetic_candidates, synthetic_history};
@@ -30,19 +30,7 @@ fn history_to_summaries() {
 
     let now = history.last().unwrap().time + 86_400;
     let candidates = synthetic_candidates(&synth, 300, now);
-    let paths: Vec<(String, Vec<String>)> = candidates
-        .iter()
-        .map(|c| {
-            let p = c
-                .trial
-                .theirs
-                .files
-                .iter()
-                .map(|f| f.path.clone())
-                .collect();
-            (c.branch.clone(), p)
-        })
-        .collect();
+    let paths = branch_paths(&candidates);
     let report = clusters(&paths, &config.overlap_options());
     assert!(report.clusters.len() <= config.overlap.max_clusters);
     assert!(
