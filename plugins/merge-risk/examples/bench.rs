@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use merge_risk::eval::{EvalOptions, train_and_evaluate};
-use merge_risk::overlap::{OverlapOptions, clusters};
+use merge_risk::overlap::{OverlapOptions, branch_paths, clusters};
 use merge_risk::risk::{RiskOptions, assess_with};
 use merge_risk::summary::{chat_request, summarize};
 use merge_risk::synth::{
@@ -62,7 +62,7 @@ fn main() {
     let e = &trained.evaluation;
     let m = &e.test_metrics;
     println!(
-        "train + evaluate (3 fits: threshold, held-out, final): {}",
+        "train + evaluate (5 fits: 3 validation folds, held-out, final): {}",
         ms(t_train)
     );
     println!(
@@ -70,12 +70,15 @@ fn main() {
         e.train, e.train_conflicts, e.test, e.test_conflicts, e.threshold, e.threshold_source
     );
     println!(
-        "  held-out: ROC-AUC {:.3}, precision {:.3}, recall {:.3}, F1 {:.3} (always-conflict F1 {:.3}); tp {} fp {} tn {} fn {}",
+        "  held-out: ROC-AUC {:.3} (95% ≈ {:.3}–{:.3}), precision {:.3}, recall {:.3}, F1 {:.3} (always-conflict F1 {:.3}, best in hindsight {:.3}); tp {} fp {} tn {} fn {}",
         m.roc_auc.unwrap_or(f64::NAN),
+        m.roc_auc_ci95.map_or(f64::NAN, |c| c.0),
+        m.roc_auc_ci95.map_or(f64::NAN, |c| c.1),
         m.precision.unwrap_or(f64::NAN),
         m.recall.unwrap_or(f64::NAN),
         m.f1.unwrap_or(f64::NAN),
         e.baseline_f1,
+        e.hindsight_f1.unwrap_or(f64::NAN),
         m.tp,
         m.fp,
         m.tn,
@@ -117,19 +120,7 @@ fn main() {
 
     let now = history.last().map_or(0, |m| m.time) + 86_400;
     let candidates = synthetic_candidates(&synth, 5000, now);
-    let branch_paths: Vec<(String, Vec<String>)> = candidates
-        .iter()
-        .map(|c| {
-            let paths = c
-                .trial
-                .theirs
-                .files
-                .iter()
-                .map(|f| f.path.clone())
-                .collect();
-            (c.branch.clone(), paths)
-        })
-        .collect();
+    let branch_paths = branch_paths(&candidates);
     let overlap_opts = OverlapOptions::default();
     let risk = RiskOptions::default();
     let (t_score, assessed) = best_of_three(|| {

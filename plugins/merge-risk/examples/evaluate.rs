@@ -89,14 +89,17 @@ fn main() -> ExitCode {
         e.excluded_old
     );
     println!(
-        "threshold {:.3} ({}); held-out ROC-AUC {}, precision {}, recall {}, F1 {} (always-conflict F1 {:.3}); tp {} fp {} tn {} fn {}",
+        "threshold {:.3} ({}); held-out ROC-AUC {} (95% ≈ {}), precision {}, recall {}, F1 {} (always-conflict F1 {:.3}, best in hindsight {}); tp {} fp {} tn {} fn {}",
         e.threshold,
         e.threshold_source,
         f(m.roc_auc),
+        m.roc_auc_ci95
+            .map_or("n/a".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}")),
         f(m.precision),
         f(m.recall),
         f(m.f1),
         e.baseline_f1,
+        f(e.hindsight_f1),
         m.tp,
         m.fp,
         m.tn,

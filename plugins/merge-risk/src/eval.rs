@@ -5,10 +5,10 @@
 //!    `max_merges` of the rest are used, in time order (ties by id, for determinism).
 //! 2. The oldest `1 − test_fraction` are the training part, the newest the held-out test part:
 //!    a time-ordered split, because a random split would let the model learn from the future.
-//! 3. The decision threshold is chosen on the training part only: a model fitted on its oldest
-//!    `1 − validation_fraction` is scored on its newest slice, and the threshold with the best F1
-//!    there is kept (0.5 — the balanced weighting's natural cut — when that slice has no
-//!    conflict).
+//! 3. The decision threshold is chosen on the training part only: its newest
+//!    `validation_fraction` is cut into three consecutive folds, each scored by a model fitted on
+//!    everything before it (rolling origin), and the threshold with the best F1 over the pooled
+//!    scores is kept (0.5 — the balanced weighting's natural cut — when they hold no conflict).
 //! 4. A model fitted on the whole training part is measured on the test part at that threshold:
 //!    precision, recall and F1 of the conflicting class, ROC-AUC, the confusion counts, and the
 //!    F1 of always predicting a conflict as the baseline to beat.
@@ -20,6 +20,9 @@ use thiserror::Error;
 use crate::features::features;
 use crate::input::PastMerge;
 use crate::model::{FitError, FitOptions, Model, fit};
+
+/// Consecutive folds of the validation slice (rolling-origin threshold choice).
+pub const VALIDATION_FOLDS: usize = 3;
 
 /// Options for [`train_and_evaluate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +136,9 @@ pub struct Metrics {
     /// The probability that a random conflict scores above a random clean merge (ties count
     /// half); `None` when a class is absent.
     pub roc_auc: Option<f64>,
+    /// An approximate 95% interval for the ROC-AUC (± 1.96 Hanley–McNeil standard errors,
+    /// clipped to [0, 1]): with a handful of held-out conflicts it is wide, and says so.
+    pub roc_auc_ci95: Option<(f64, f64)>,
 }
 
 /// The confusion counts and derived rates of predictions `scores ≥ threshold` against `labels`.
@@ -147,6 +153,9 @@ pub fn metrics(scores: &[f64], labels: &[bool], threshold: f64) -> Metrics {
         }
     }
     let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+    let roc_auc = roc_auc(scores, labels);
+    let positives = tp + fn_;
+    let negatives = fp + tn;
     Metrics {
         tp,
         fp,
@@ -155,8 +164,26 @@ pub fn metrics(scores: &[f64], labels: &[bool], threshold: f64) -> Metrics {
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fn_),
         f1: ratio(2 * tp, 2 * tp + fp + fn_),
-        roc_auc: roc_auc(scores, labels),
+        roc_auc,
+        roc_auc_ci95: roc_auc.map(|a| {
+            let se = hanley_mcneil_se(a, positives, negatives);
+            ((a - 1.96 * se).max(0.0), (a + 1.96 * se).min(1.0))
+        }),
     }
+}
+
+/// The standard error of a ROC-AUC `a` over `pos` positives and `neg` negatives, by Hanley &
+/// McNeil (Radiology, 1982): `Q1 = a/(2−a)`, `Q2 = 2a²/(1+a)`,
+/// `SE² = (a(1−a) + (pos−1)(Q1−a²) + (neg−1)(Q2−a²)) / (pos·neg)`.
+pub fn hanley_mcneil_se(a: f64, pos: usize, neg: usize) -> f64 {
+    if pos == 0 || neg == 0 {
+        return f64::NAN;
+    }
+    let q1 = a / (2.0 - a);
+    let q2 = 2.0 * a * a / (1.0 + a);
+    let (p, n) = (pos as f64, neg as f64);
+    let var = (a * (1.0 - a) + (p - 1.0) * (q1 - a * a) + (n - 1.0) * (q2 - a * a)) / (p * n);
+    var.max(0.0).sqrt()
 }
 
 /// ROC-AUC by ranks (Mann–Whitney U): tied scores share their average rank, so a tie between a
@@ -235,13 +262,44 @@ pub struct Evaluation {
     pub test_from: i64,
     /// The decision threshold (chosen on the training part).
     pub threshold: f64,
-    /// Where the threshold came from: `validation` (best F1 on the newest training slice) or
-    /// `default` (that slice had no conflict or could not be fitted).
+    /// Where the threshold came from: `validation` (best F1 over the rolling-origin folds of the
+    /// newest training slice) or `default` (they held no conflict or could not be fitted).
     pub threshold_source: String,
     /// Held-out metrics at the threshold.
     pub test_metrics: Metrics,
     /// The held-out F1 of always predicting a conflict (the baseline to beat).
     pub baseline_f1: f64,
+    /// The best held-out F1 any threshold would have reached — hindsight, for reference only
+    /// (never used to choose): the gap to `test_metrics.f1` is the cost of choosing the
+    /// threshold without seeing the future.
+    pub hindsight_f1: Option<f64>,
+}
+
+impl Evaluation {
+    /// One line for people: what the model was measured on and how it did.
+    pub fn describe(&self) -> String {
+        let m = &self.test_metrics;
+        let f = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
+        let interval = m.roc_auc_ci95.map_or(String::new(), |(lo, hi)| {
+            format!(" (95% ≈ {lo:.2}–{hi:.2})")
+        });
+        format!(
+            "trained on {} merges ({} conflicts), measured on the newest {} ({} conflicts): \
+             ROC-AUC {}{interval}, precision {}, recall {}, F1 {} at threshold {:.2} \
+             (always predicting a conflict: F1 {:.2}); {} undecided merges excluded",
+            self.train,
+            self.train_conflicts,
+            self.test,
+            self.test_conflicts,
+            f(m.roc_auc),
+            f(m.precision),
+            f(m.recall),
+            f(m.f1),
+            self.threshold,
+            self.baseline_f1,
+            self.excluded_unknown
+        )
+    }
 }
 
 /// A model ready to score, with its evaluation.
@@ -331,14 +389,27 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
         excluded_unknown,
     )?;
 
-    // The threshold, from the training part alone.
+    // The threshold, from the training part alone: rolling-origin validation over its newest
+    // slice — each of `VALIDATION_FOLDS` consecutive folds is scored by a model fitted on
+    // everything before it, and the cut with the best F1 over the pooled scores is kept. Pooling
+    // several folds steadies a choice that one small slice with a few conflicts would overfit.
     let n_val = newest_share(n_train, opts.validation_fraction);
-    let n_inner = n_train - n_val;
-    let inner = fit(&x[..n_inner], &y[..n_inner], &opts.fit).ok();
-    let chosen = inner.and_then(|m| {
-        let scores: Vec<f64> = x[n_inner..n_train].iter().map(|r| m.predict(r)).collect();
-        best_f1_threshold(&scores, &y[n_inner..n_train])
-    });
+    let start = n_train - n_val;
+    let mut pooled_scores = Vec::with_capacity(n_val);
+    let mut pooled_labels = Vec::with_capacity(n_val);
+    for k in 0..VALIDATION_FOLDS {
+        let lo = start + n_val * k / VALIDATION_FOLDS;
+        let hi = start + n_val * (k + 1) / VALIDATION_FOLDS;
+        if lo == hi {
+            continue;
+        }
+        // A prefix with one class cannot be fitted: that fold is skipped.
+        if let Ok(m) = fit(&x[..lo], &y[..lo], &opts.fit) {
+            pooled_scores.extend(x[lo..hi].iter().map(|r| m.predict(r)));
+            pooled_labels.extend_from_slice(&y[lo..hi]);
+        }
+    }
+    let chosen = best_f1_threshold(&pooled_scores, &pooled_labels);
     let (threshold, threshold_source) = match chosen {
         Some(t) => (t, "validation"),
         None => (0.5, "default"),
@@ -348,6 +419,8 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
     let scores: Vec<f64> = x[n_train..].iter().map(|r| held.predict(r)).collect();
     let test_metrics = metrics(&scores, &y[n_train..], threshold);
     let baseline_f1 = 2.0 * test_conflicts as f64 / (n_test + test_conflicts) as f64;
+    let hindsight_f1 = best_f1_threshold(&scores, &y[n_train..])
+        .and_then(|t| metrics(&scores, &y[n_train..], t).f1);
 
     let evaluation = Evaluation {
         offered: merges.len(),
@@ -364,6 +437,7 @@ pub fn train_and_evaluate(merges: &[PastMerge], opts: &EvalOptions) -> Result<Tr
         threshold_source: threshold_source.to_string(),
         test_metrics,
         baseline_f1,
+        hindsight_f1,
     };
     // Both classes are in the test part (checked above), so the AUC exists.
     let auc = evaluation.test_metrics.roc_auc.unwrap_or(0.5);
@@ -396,6 +470,21 @@ mod tests {
         assert_eq!(roc_auc(&[0.9, 0.1], &[true, false]), Some(1.0));
         assert_eq!(roc_auc(&[0.1, 0.9], &[true, false]), Some(0.0));
         assert_eq!(roc_auc(&[0.1, 0.9], &[true, true]), None);
+    }
+
+    #[test]
+    fn hanley_mcneil_by_hand() {
+        // a = 0.875, 2 positives, 2 negatives: Q1 = 0.875/1.125 = 0.777…, Q2 = 2·0.765625/1.875
+        // = 0.81666…; SE² = (0.109375 + (0.777… − 0.765625) + (0.81666… − 0.765625)) / 4
+        // = 0.172569… / 4 = 0.0431423… → SE ≈ 0.207707.
+        let se = hanley_mcneil_se(0.875, 2, 2);
+        assert!((se - 0.207_707).abs() < 1e-5, "{se}");
+        let m = metrics(&[0.8, 0.4, 0.4, 0.1], &[true, true, false, false], 0.5);
+        let (lo, hi) = m.roc_auc_ci95.unwrap();
+        assert!((lo - (0.875 - 1.96 * se)).abs() < 1e-12);
+        assert_eq!(hi, 1.0); // clipped
+        // More data, narrower interval at the same AUC.
+        assert!(hanley_mcneil_se(0.875, 50, 50) < se / 4.0);
     }
 
     #[test]

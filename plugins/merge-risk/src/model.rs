@@ -435,10 +435,15 @@ impl Model {
     /// The standardised value of each feature of `x` (missing trailing values count as the
     /// mean), within [`MAX_Z`] standard deviations of the training mean.
     fn standardised<'a>(&'a self, x: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
-        (0..self.coefficients.len()).map(move |j| match x.get(j) {
-            Some(v) if v.is_finite() => ((v - self.means[j]) / self.stds[j]).clamp(-MAX_Z, MAX_Z),
-            _ => 0.0,
-        })
+        // Zipped, not indexed: a hand-built model with ragged vectors cannot panic here.
+        self.means
+            .iter()
+            .zip(&self.stds)
+            .enumerate()
+            .map(move |(j, (m, s))| match x.get(j) {
+                Some(v) if v.is_finite() => ((v - m) / s).clamp(-MAX_Z, MAX_Z),
+                _ => 0.0,
+            })
     }
 
     /// The log-odds of a conflict for feature row `x`.

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::input::Candidate;
+
 /// Options for [`clusters`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlapOptions {
@@ -130,6 +132,23 @@ impl Sets {
         self.parent[b as usize] = a;
         self.size[a as usize] += self.size[b as usize];
     }
+}
+
+/// The (branch, changed paths) list [`clusters`] takes, from the candidates' branch sides.
+pub fn branch_paths(candidates: &[Candidate]) -> Vec<(String, Vec<String>)> {
+    candidates
+        .iter()
+        .map(|c| {
+            let paths = c
+                .trial
+                .theirs
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .collect();
+            (c.branch.clone(), paths)
+        })
+        .collect()
 }
 
 /// Clusters `branches` (name, changed paths) by shared paths.
