@@ -22,8 +22,8 @@ use trellis_sdk::{Finding, PluginError, RuleInfo, ScanInput, Severity, http};
 use crate::eval::{Evaluation, Refusal, Trained};
 use crate::input::{Candidate, FileStat, PastMerge, Side, Trial};
 use crate::model::{MODEL_VERSION, Model};
-use crate::overlap::OverlapReport;
-use crate::risk::{Assessment, assess_with};
+use crate::overlap::{OverlapReport, branch_paths};
+use crate::risk::{Assessment, Recommendation, assess_with, recommend};
 use crate::summary::{cache_key, chat_request, parse_chat_response, summarize};
 use crate::{Config, clusters, train_and_evaluate};
 
@@ -42,6 +42,7 @@ const MAX_LLM_RESPONSE: usize = 1 << 20;
 
 const RULE_MODEL: &str = "merge-risk/model";
 const RULE_BRANCH: &str = "merge-risk/branch";
+const RULE_ADVICE: &str = "merge-risk/advice";
 const RULE_OVERLAP: &str = "merge-risk/overlap";
 const RULE_HOT: &str = "merge-risk/hot-path";
 const RULE_SUMMARY: &str = "merge-risk/summary";
@@ -465,20 +466,34 @@ impl Analyzer for MergeRisk {
             });
         }
 
-        let paths: Vec<(String, Vec<String>)> = candidates
-            .iter()
-            .map(|c| {
-                let files = c.trial.theirs.files.iter().map(|f| f.path.clone());
-                (c.branch.clone(), files.collect())
-            })
-            .collect();
-        let overlap = clusters(&paths, &config.overlap_options());
+        let overlap = clusters(&branch_paths(&candidates), &config.overlap_options());
         out.extend(overlap_findings(&overlap));
 
+        let options = config.risk_options();
         let Fitted::Trained { model, .. } = &fitted else {
+            // No score without a model; the advice that needs none (git's verdict, size, age,
+            // overlap) still stands, for the branches it applies to.
+            for c in &candidates {
+                let (recommendation, reason) =
+                    recommend(c, &overlap.info(&c.branch), &options, None);
+                if recommendation != Recommendation::MergeNow {
+                    out.push(
+                        Finding::new(
+                            Severity::Info,
+                            RULE_ADVICE,
+                            format!("{}: {reason}", recommendation.text()),
+                        )
+                        .branch(c.branch.as_str())
+                        .commit(c.tip.as_str())
+                        .data(
+                            "recommendation",
+                            serde_json::to_string(&recommendation).unwrap_or_default(),
+                        ),
+                    );
+                }
+            }
             return Ok(out);
         };
-        let options = config.risk_options();
         let mut assessed: Vec<(Assessment, &Candidate)> = candidates
             .iter()
             .map(|c| (assess_with(model, c, &overlap.info(&c.branch), &options), c))
@@ -515,6 +530,12 @@ impl Analyzer for MergeRisk {
                 "Merge risk",
                 "A branch's probability of conflicting when merged, 0–100, with the factors behind it and what to do.",
                 Severity::Warning,
+            ),
+            RuleInfo::new(
+                RULE_ADVICE,
+                "Branch advice",
+                "Without a model (history too thin to fit one): what to do with a branch, from git's verdict, its size, its age and its overlap with other branches.",
+                Severity::Info,
             ),
             RuleInfo::new(
                 RULE_OVERLAP,
