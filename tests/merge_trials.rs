@@ -361,3 +361,64 @@ fn a_plugin_store_persists_between_scans_within_its_cap_and_only_when_granted() 
         .unwrap();
     assert_denied(&support::report(&out.stdout), "store");
 }
+
+#[test]
+fn trial_merge_sides_count_as_git_rev_list_on_a_generated_history() {
+    // Every shape the generator makes (criss-cross merges, stacked topics, renames, merged and
+    // squashed branches, planted conflicting merges), against main and parent against parent.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let spec = xtask::fixture::FixtureSpec {
+        commits: 500,
+        branches: 25,
+        files: 40,
+        seed: 3,
+        commit_graph: true,
+        merge_history: 25,
+    };
+    xtask::fixture::generate(&spec, &repo).unwrap();
+    let git = |args: &[&str]| -> String {
+        let out = support::git_command(&repo).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let merges = git(&["rev-list", "--first-parent", "--merges", "main"]);
+    let ranges: Vec<String> = merges.lines().map(|m| format!("{m}^2 {m}^1")).collect();
+    let config = config_file(
+        dir.path(),
+        &format!(
+            "[plugins.merge-probe]\nconfig = {{ ranges = {ranges:?}, max_commits = 100000 }}\n"
+        ),
+    );
+    let probe = plugin("tests/fixtures/plugins/merge-probe");
+    let args = vec![
+        repo.to_str().unwrap(),
+        "--plugin",
+        probe.to_str().unwrap(),
+        "--config",
+        &config,
+        GRANTS[0],
+        GRANTS[1],
+        GRANTS[2],
+        GRANTS[3],
+    ];
+    let found = findings(&scan_json(&args), "merge-probe");
+    let mut checked = 0;
+    for t in found.iter().filter(|f| f["rule"] == "trial") {
+        let name = t["branch"].as_str().unwrap();
+        let (tip, base) = name.split_once(' ').unwrap_or((name, "main"));
+        let count = |range: String| git(&["rev-list", "--count", &range]);
+        assert_eq!(
+            t["data"]["theirs-commits"].as_str().unwrap(),
+            count(format!("{base}..{tip}")),
+            "{name}"
+        );
+        assert_eq!(
+            t["data"]["ours-commits"].as_str().unwrap(),
+            count(format!("{tip}..{base}")),
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25 + 20, "{checked} trials checked");
+}

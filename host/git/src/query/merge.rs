@@ -119,8 +119,7 @@ pub fn merge_trial(
         .into_iter()
         .map(gix::Id::detach)
         .collect();
-    let ours_commits = side_commits(repo, base, tip, options.max_commits, options.base_authors)?;
-    let theirs_commits = side_commits(repo, tip, base, options.max_commits, true)?;
+    let (ours_commits, theirs_commits) = side_commits(repo, base, tip, options)?;
     // git's `diff A...B` starts at the newest merge base.
     let mut newest: Option<(i64, ObjectId)> = None;
     for &mb in &merge_bases {
@@ -236,7 +235,7 @@ fn charge(trial: MergeTrial, budget: u64) -> Result<MergeTrial, QueryError> {
     Ok(trial)
 }
 
-/// The commits of `other..this`, as far as counted.
+/// The commits of one side (`other..this`), as far as counted.
 struct SideCommits {
     count: u32,
     truncated: bool,
@@ -258,50 +257,141 @@ impl SideCommits {
     }
 }
 
-/// Counts `other..this` (at most `max` commits), with their authors when `authors`: without
-/// them the walk needs only the commit graph's parents and times.
+/// Which tips reach a commit in the paint of both, and how often it is queued.
+#[derive(Clone, Copy, Default)]
+struct Paint {
+    ours: bool,
+    theirs: bool,
+    /// Whether it was queued with its current tips already.
+    pushed: bool,
+    queued: u32,
+}
+
+impl Paint {
+    /// Reached by one tip only: a commit of that side, still to be walked through.
+    fn one_side(self) -> bool {
+        self.ours != self.theirs
+    }
+}
+
+type PaintGraph<'a, 'c> = gix::revwalk::Graph<'a, 'c, gix::revwalk::graph::Commit<Paint>>;
+type PaintQueue = gix::revwalk::PriorityQueue<(u32, i64), ObjectId>;
+
+/// Adds the tips `(ours, theirs)` says to what reaches commit `id`, queueing it when that is
+/// news; `live` counts the queue entries of one-side commits.
+fn paint(
+    graph: &mut PaintGraph<'_, '_>,
+    queue: &mut PaintQueue,
+    live: &mut usize,
+    id: ObjectId,
+    (o, t): (bool, bool),
+) -> Result<(), QueryError> {
+    let mut key = None;
+    graph
+        .get_or_insert_full_commit(id, |c| {
+            let (ours, theirs) = (c.data.ours || o, c.data.theirs || t);
+            if (ours, theirs) == (c.data.ours, c.data.theirs) && c.data.pushed {
+                return;
+            }
+            if c.data.one_side() && ours && theirs {
+                // Its entries still queued no longer lead anywhere new.
+                *live -= c.data.queued as usize;
+            }
+            c.data.ours = ours;
+            c.data.theirs = theirs;
+            c.data.pushed = true;
+            c.data.queued += 1;
+            *live += usize::from(c.data.one_side());
+            key = Some((c.generation.unwrap_or(u32::MAX), c.commit_time));
+        })
+        .map_err(|e| QueryError::Failed(e.to_string()))?;
+    if let Some(key) = key {
+        queue.insert(key, id);
+    }
+    Ok(())
+}
+
+/// Commits painted at most, per trial: a bound on the work of two tips whose histories meet
+/// only very far back (the counts are then marked truncated).
+const MAX_PAINTED: usize = 2_000_000;
+
+/// The commits of `theirs..ours` and of `ours..theirs` (as `git rev-list --count`), with
+/// authors (the base's only when asked) and the oldest commit time of each side.
+///
+/// Both sides come from one paint of the two histories, newest first (by generation number,
+/// then time), that stops as soon as every queued commit is reached by both tips: the work is
+/// the two sides and their frontier, not the shared history. (gix's hidden-commit walk found
+/// the same sets, but tests its whole queue at each step, which made a trial merge of a long-
+/// lived branch of git.git take seconds.) Without a commit-graph, clock skew can mislead the
+/// order as it can git's.
 fn side_commits(
     repo: &gix::Repository,
-    this: ObjectId,
-    other: ObjectId,
-    max: u32,
-    authors: bool,
-) -> Result<SideCommits, QueryError> {
+    ours: ObjectId,
+    theirs: ObjectId,
+    options: &MergeOptions,
+) -> Result<(SideCommits, SideCommits), QueryError> {
+    use gix::revwalk::graph::Commit;
     let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
-    let walk = repo
-        .rev_walk([this])
-        .with_hidden([other])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(
-            Default::default(),
-        ))
-        .all()
-        .map_err(|e| fail(&e))?;
-    let mut out = SideCommits {
-        count: 0,
-        truncated: false,
-        authors: BTreeSet::new(),
-        oldest: None,
-    };
-    for info in walk {
-        if out.count == max {
-            out.truncated = true;
+    let cache = repo.commit_graph_if_enabled().map_err(|e| fail(&e))?;
+    let mut graph: PaintGraph<'_, '_> = repo.revision_graph::<Commit<Paint>>(cache.as_ref());
+    let mut queue = PaintQueue::new();
+    // Queue entries of one-side commits: the walk ends when there are none.
+    let mut live = 0usize;
+    paint(&mut graph, &mut queue, &mut live, ours, (true, false))?;
+    paint(&mut graph, &mut queue, &mut live, theirs, (false, true))?;
+    let mut painted = 0usize;
+    let mut cut = false;
+    while live > 0 {
+        let Some((_, id)) = queue.pop() else { break };
+        painted += 1;
+        if painted > MAX_PAINTED {
+            cut = true;
             break;
         }
-        let info = info.map_err(|e| fail(&e))?;
-        let time = match info.commit_time {
-            Some(time) => time,
-            None => commit_time(repo, info.id)?,
+        let Some(c) = graph.get_mut(&id) else {
+            continue;
         };
-        if authors {
-            let commit = repo.find_commit(info.id).map_err(|e| fail(&e))?;
-            let author = commit.author().map_err(|e| fail(&e))?;
-            out.authors
-                .insert(author.trim().email.to_str_lossy().to_lowercase());
+        c.data.queued -= 1;
+        live -= usize::from(c.data.one_side());
+        let flags = (c.data.ours, c.data.theirs);
+        for parent in c.parents.clone() {
+            paint(&mut graph, &mut queue, &mut live, parent, flags)?;
         }
-        out.oldest = Some(out.oldest.map_or(time, |t| t.min(time)));
-        out.count += 1;
     }
-    Ok(out)
+    // The final paint decides: a commit reached by both tips belongs to neither side.
+    let mut sides: [Vec<(i64, ObjectId)>; 2] = Default::default();
+    for (id, c) in graph.detach() {
+        if c.data.one_side() {
+            sides[usize::from(c.data.theirs)].push((c.commit_time, id));
+        }
+    }
+    let [ours_side, theirs_side] = sides;
+    let count =
+        |mut commits: Vec<(i64, ObjectId)>, authors: bool| -> Result<SideCommits, QueryError> {
+            // The newest `max_commits` are counted (as `rev-list` lists them).
+            commits.sort_unstable_by(|a, b| b.cmp(a));
+            let truncated = cut || commits.len() > options.max_commits as usize;
+            commits.truncate(options.max_commits as usize);
+            let mut out = SideCommits {
+                count: commits.len() as u32,
+                truncated,
+                authors: BTreeSet::new(),
+                oldest: commits.last().map(|(time, _)| *time),
+            };
+            if authors {
+                for (_, id) in &commits {
+                    let commit = repo.find_commit(*id).map_err(|e| fail(&e))?;
+                    let author = commit.author().map_err(|e| fail(&e))?;
+                    out.authors
+                        .insert(author.trim().email.to_str_lossy().to_lowercase());
+                }
+            }
+            Ok(out)
+        };
+    Ok((
+        count(ours_side, options.base_authors)?,
+        count(theirs_side, true)?,
+    ))
 }
 
 fn commit_time(repo: &gix::Repository, id: ObjectId) -> Result<i64, QueryError> {
