@@ -389,7 +389,7 @@ impl HostContext {
                 )));
                 continue;
             }
-            let result = ResolvedRange::resolve(repo, range)
+            let result = ResolvedRange::resolve(repo, range, &mut self.query_state)
                 .and_then(|resolved| answer(&mut self.query_state, &resolved, self.bytes_left))
                 .map_err(|e| match e {
                     QueryError::TooLarge(n) => HostQueryError::BudgetExceeded(format!(

@@ -101,6 +101,15 @@ const REACHABILITY_SLACK_SECONDS: i64 = 7 * 86_400;
 /// Everything else — reflog selectors (`@{1}`, `@{1 year ago}`, `@{-1}`), `:/regex`,
 /// `REV:path`, `^{...}` peeling, ranges — is refused as [`QueryError::Invalid`].
 fn resolve_commit(repo: &gix::Repository, rev: &str) -> Result<gix::ObjectId, QueryError> {
+    resolve_commit_in(repo, rev, None)
+}
+
+/// [`resolve_commit`], checking object ids against `reachable` when given.
+fn resolve_commit_in(
+    repo: &gix::Repository,
+    rev: &str,
+    reachable: Option<&mut Reachable>,
+) -> Result<gix::ObjectId, QueryError> {
     let invalid = || {
         QueryError::Invalid(format!(
             "bad revision `{rev}`: only branch and tag names and object ids, with `~N`/`^N`, are allowed"
@@ -129,7 +138,11 @@ fn resolve_commit(repo: &gix::Repository, rev: &str) -> Result<gix::ObjectId, Qu
                 .peel_to_commit()
                 .map_err(|_| not_found())?
                 .id;
-            if !reachable_from_refs(repo, id)? {
+            let reached = match reachable {
+                Some(reachable) => reachable.contains(repo, id)?,
+                None => reachable_from_refs(repo, id)?,
+            };
+            if !reached {
                 return Err(not_found());
             }
             id
@@ -212,6 +225,50 @@ fn resolve_ref(repo: &gix::Repository, name: &str) -> Result<Option<gix::ObjectI
     Ok(None)
 }
 
+/// The commits reachable from the branch, tag and remote-tracking references, walked once when
+/// first asked: batch queries name many commits by id (a merge model names both parents of
+/// thousands of merges), and a walk per id would cost the newer history each time. Costs one
+/// walk of the whole history and a set of its ids, for the invocation.
+#[derive(Default)]
+pub struct Reachable(Option<std::collections::HashSet<gix::ObjectId>>);
+
+impl Reachable {
+    fn contains(&mut self, repo: &gix::Repository, id: gix::ObjectId) -> Result<bool, QueryError> {
+        if let Some(set) = &self.0 {
+            return Ok(set.contains(&id));
+        }
+        let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+        let tips = ref_tips(repo)?;
+        let mut set = std::collections::HashSet::new();
+        if !tips.is_empty() {
+            for info in repo.rev_walk(tips).all().map_err(|e| fail(&e))? {
+                set.insert(info.map_err(|e| fail(&e))?.id);
+            }
+        }
+        let found = set.contains(&id);
+        self.0 = Some(set);
+        Ok(found)
+    }
+}
+
+/// The commits the branch, tag and remote-tracking references point to.
+fn ref_tips(repo: &gix::Repository) -> Result<Vec<gix::ObjectId>, QueryError> {
+    let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
+    let mut tips = Vec::new();
+    let refs = repo.references().map_err(|e| fail(&e))?;
+    for namespace in REF_NAMESPACES {
+        for reference in refs.prefixed(namespace).map_err(|e| fail(&e))? {
+            let Ok(mut reference) = reference else {
+                continue;
+            };
+            if let Ok(commit) = reference.peel_to_commit() {
+                tips.push(commit.id);
+            }
+        }
+    }
+    Ok(tips)
+}
+
 /// Whether commit `id` is reachable from a branch, tag or remote-tracking branch. The walk
 /// goes newest first from every such tip and stops at commits older than `id` (by a week, for
 /// clock skew), so it costs the history newer than `id`; a commit hidden behind a much older
@@ -224,20 +281,9 @@ fn reachable_from_refs(repo: &gix::Repository, id: gix::ObjectId) -> Result<bool
         .time()
         .map_err(|e| fail(&e))?
         .seconds;
-    let mut tips = Vec::new();
-    let refs = repo.references().map_err(|e| fail(&e))?;
-    for namespace in REF_NAMESPACES {
-        for reference in refs.prefixed(namespace).map_err(|e| fail(&e))? {
-            let Ok(mut reference) = reference else {
-                continue;
-            };
-            if let Ok(commit) = reference.peel_to_commit() {
-                if commit.id == id {
-                    return Ok(true);
-                }
-                tips.push(commit.id);
-            }
-        }
+    let tips = ref_tips(repo)?;
+    if tips.contains(&id) {
+        return Ok(true);
     }
     if tips.is_empty() {
         return Ok(false);

@@ -7,7 +7,7 @@ use gix::ObjectId;
 
 use super::super::changes::{Change, TreeDiffer, tree_of};
 use super::super::conflicts::BaseMerges;
-use super::{QueryError, resolve_commit};
+use super::{QueryError, Reachable, resolve_commit_in};
 
 /// A branch's history against a base, as a plugin names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +28,19 @@ pub struct ResolvedRange {
 }
 
 impl ResolvedRange {
-    /// Resolves both ends with the rules of every query (see the module's `resolve_commit`).
-    pub fn resolve(repo: &gix::Repository, range: &Range) -> Result<Self, QueryError> {
+    /// Resolves both ends with the rules of every query (see the module's `resolve_commit`),
+    /// object ids checked against the invocation's reachable commits in `state`.
+    pub fn resolve(
+        repo: &gix::Repository,
+        range: &Range,
+        state: &mut QueryState,
+    ) -> Result<Self, QueryError> {
         Ok(ResolvedRange {
-            tip: resolve_commit(repo, &range.tip)?,
+            tip: resolve_commit_in(repo, &range.tip, Some(&mut state.reachable))?,
             base: range
                 .base
                 .as_deref()
-                .map(|b| resolve_commit(repo, b))
+                .map(|b| resolve_commit_in(repo, b, Some(&mut state.reachable)))
                 .transpose()?,
         })
     }
@@ -87,6 +92,8 @@ pub struct QueryState {
     pub(super) differ: TreeDiffer,
     /// The merger of trial merges and the base side's changes of the last one.
     pub(super) merges: BaseMerges,
+    /// The commits reachable from references, once an object id needed checking.
+    reachable: Reachable,
 }
 
 impl QueryState {
