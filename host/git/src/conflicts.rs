@@ -807,6 +807,16 @@ fn relevant_paths(base: &BaseChanges, branch: &[Change]) -> Option<BTreeSet<BStr
     Some(paths)
 }
 
+/// Whether merging `branch` into the base cannot conflict nor change anything the base
+/// changed, without merging: no path (nor a directory of one) is changed on both sides, and
+/// neither side deleted a file — without deletions there are no renames, so neither git's rename
+/// pairing nor its directory-rename moves can bring the two sides' changes together. The merge
+/// then applies every branch change to the base: clean.
+pub fn cannot_meet(base: &BaseChanges, branch: &[Change]) -> bool {
+    let deletes = |changes: &[Change]| changes.iter().any(|c| c.new.is_none());
+    !deletes(&base.changes) && !deletes(branch) && relevant_paths(base, branch).is_none()
+}
+
 /// The name of the file keeping a directory of a reduced tree alive (a name valid in an
 /// index, which no real repository is expected to use).
 const KEEP: &str = "/.trellis-keep-9c4e2f7a";

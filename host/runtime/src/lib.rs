@@ -32,14 +32,14 @@ pub use api::{API_VERSION_SECTION, ApiVersion};
 pub use http::HttpSettings;
 pub use limits::{HostRefused, Limits};
 
-use crate::plan::{Machine, Plan, RunRecord};
+use crate::plan::{Plan, Probe, RunRecord};
 use crate::plugin::{Capability, Manifest, Outcome, PluginKind, PluginSource, SourceError};
 use bindings::{PluginErr, VersionedPre};
 use cache::CompileCache;
 use engine::EpochTicker;
 use host::HostContext;
 use state::State;
-use trellis_git::{RepoFacts, RepoScan};
+use trellis_git::RepoScan;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -345,6 +345,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<CompileCache>,
+    /// Plugins loaded from the compile cache (hits) and compiled (misses).
+    cache_use: trellis_git::profile::CacheCounter,
     http: Arc<http::HttpShared>,
     /// The most core instances the pool lets one component create.
     max_core_instances: u64,
@@ -390,11 +392,17 @@ impl Runtime {
             engine,
             linker,
             cache,
+            cache_use: Default::default(),
             http: http::HttpShared::new(options.http),
             max_core_instances: options.max_limits.instances as u64,
             executor,
             _ticker: ticker,
         })
+    }
+
+    /// How often the compile cache had a plugin's precompiled form (counted when the cache is on).
+    pub fn compile_cache_use(&self) -> trellis_git::profile::CacheUse {
+        self.cache_use.get()
     }
 
     /// Reads, compiles (or loads from the cache), links and type-checks the plugin in `dir`.
@@ -428,6 +436,9 @@ impl Runtime {
             .cache
             .as_ref()
             .and_then(|cache| cache.load(&self.engine, &source.sha256));
+        if self.cache.is_some() {
+            self.cache_use.count(cached.is_some());
+        }
         let (component, fresh) = match cached {
             Some(component) => (component, None),
             None => {
@@ -495,13 +506,12 @@ impl Runtime {
     pub fn tune(
         &self,
         plugin: &LoadedPlugin,
-        machine: Machine,
-        repos: &[&RepoFacts],
+        probe: Probe<'_>,
         history: &[RunRecord],
         invocation: Invocation,
     ) -> (Result<Plan, Failure>, Metrics) {
         let (result, metrics) = self.invoke(plugin, invocation, async |store| {
-            plugin.pre.tune(store, machine, repos, history).await
+            plugin.pre.tune(store, probe, history).await
         });
         (result.map(caps::plan), metrics)
     }
