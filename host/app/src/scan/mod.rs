@@ -722,7 +722,9 @@ fn plan(
         }
         plan
     });
-    if result.is_err() {
+    let failed = result.is_err();
+    let result = plugin_result(tuner, result, Vec::new(), metrics);
+    if failed {
         tracing::warn!(
             plugin = %tuner.label(),
             "no plan: the scan runs with the configured settings"
@@ -730,7 +732,7 @@ fn plan(
     }
     let time = span.stop();
     (
-        Some(plugin_result(tuner, result, Vec::new(), metrics)),
+        Some(result),
         Some((format!("plugin.{}", tuner.manifest.id), time)),
     )
 }
