@@ -151,7 +151,7 @@ pub fn run(request: &ScanRequest<'_>) -> ScanReport {
         })
         .collect();
     let mut slots: Vec<Option<Opened>> = opened.into_iter().map(Some).collect();
-    let mut results: Vec<(usize, Result<(RepoReport, RepoProfile), InputError>)> = Vec::new();
+    let mut results: Vec<(usize, Scanned)> = Vec::new();
     for wave in waves(&estimates, used.memory_mb.saturating_mul(1024 * 1024)) {
         let inputs: Vec<(usize, Opened)> = wave
             .into_iter()
@@ -297,6 +297,9 @@ pub fn tune(request: &ScanRequest<'_>) -> TunePreview {
     }
 }
 
+/// A repository's report and profile, or why it could not be scanned.
+type Scanned = Result<(RepoReport, RepoProfile), InputError>;
+
 /// A repository as opened, and what opening it took.
 type Opened = (Result<OpenedRepo, GitError>, StageTime);
 
@@ -321,7 +324,7 @@ fn scan_repo(
     path: &std::path::Path,
     (opened, open_time): Opened,
     used: &PlanUsed,
-) -> Result<(RepoReport, RepoProfile), InputError> {
+) -> Scanned {
     let started = Instant::now();
     let engine = &request.engine;
     let error = |e: GitError| InputError {
