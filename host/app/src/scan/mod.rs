@@ -123,15 +123,14 @@ impl EngineSettings {
 pub fn run(request: &ScanRequest<'_>) -> ScanReport {
     let started = Instant::now();
     let cpu_started = trellis_os::cpu::process();
-    let opened = open_all(request);
-    let machine = machine();
-    let probe = ProbeData::of(&opened);
-    let (mut plan, tuner_stage) = plan(request, &opened, &probe, &machine);
-    let used = plan_used(
-        request,
-        plan.as_mut().and_then(|p| p.output.as_mut()),
-        &machine,
-    );
+    let Planned {
+        opened,
+        machine,
+        probe,
+        plan,
+        tuner_stage,
+        used,
+    } = planned(request);
 
     let total: usize = opened
         .iter()
@@ -250,15 +249,14 @@ pub struct ProbedRepo {
 /// Opens the repositories and asks the tuner for its plan, as [`run`] does, without aligning
 /// anything.
 pub fn tune(request: &ScanRequest<'_>) -> TunePreview {
-    let opened = open_all(request);
-    let machine = machine();
-    let probe = ProbeData::of(&opened);
-    let (mut plan, _) = plan(request, &opened, &probe, &machine);
-    let used = plan_used(
-        request,
-        plan.as_mut().and_then(|p| p.output.as_mut()),
-        &machine,
-    );
+    let Planned {
+        opened,
+        machine,
+        probe,
+        plan,
+        used,
+        ..
+    } = planned(request);
     let tuner = request
         .plugins
         .iter()
@@ -293,6 +291,40 @@ pub fn tune(request: &ScanRequest<'_>) -> TunePreview {
         tuner: tuner.map(|t| format!("{} {}", t.manifest.id, t.manifest.version)),
         strategy,
         plan,
+        used,
+    }
+}
+
+/// The repositories opened and the plan to scan them with.
+struct Planned {
+    opened: Vec<Opened>,
+    machine: Machine,
+    probe: ProbeData,
+    /// The tuner's plan (validated, with the host's adjustments), if a tuner ran.
+    plan: Option<PluginResult<Plan>>,
+    /// The tuner's time, as the stage `plugin.ID`.
+    tuner_stage: Option<(String, StageTime)>,
+    /// The settings the scan runs with.
+    used: PlanUsed,
+}
+
+/// Opens the repositories and plans their scan.
+fn planned(request: &ScanRequest<'_>) -> Planned {
+    let opened = open_all(request);
+    let machine = machine();
+    let probe = ProbeData::of(&opened);
+    let (mut plan, tuner_stage) = plan(request, &opened, &probe, &machine);
+    let used = plan_used(
+        request,
+        plan.as_mut().and_then(|p| p.output.as_mut()),
+        &machine,
+    );
+    Planned {
+        opened,
+        machine,
+        probe,
+        plan,
+        tuner_stage,
         used,
     }
 }
