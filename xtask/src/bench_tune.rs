@@ -27,7 +27,7 @@ pub struct TuneBenchSpec {
     pub plugin: PathBuf,
     /// Where the generated repositories, stores and configs are kept.
     pub dir: PathBuf,
-    /// Timed runs of each grid plan and preset; the fastest counts.
+    /// Timed runs of each grid plan and preset, taking turns; the fastest counts.
     pub reps: usize,
     /// Scale the shapes down (1 = full: 24 repositories; 2,000 branches; 30,000 commits).
     pub scale_down: usize,
@@ -84,9 +84,17 @@ pub fn run(spec: &TuneBenchSpec) -> Result<()> {
     let mut rows = Vec::new();
     for shape in &shapes {
         println!("== {} ({})", shape.name, shape.what);
+        // Grid plans and presets take turns, round after round, so that a change in the
+        // machine's load affects them alike.
+        let plans: Vec<Plan> = grid
+            .iter()
+            .map(|k| Plan::Fixed(*k))
+            .chain(presets.iter().map(|p| Plan::Strategy(p)))
+            .collect();
+        let mut timed = best_of_each(spec, shape, &plans, spec.reps)?;
+        let preset_times = timed.split_off(grid.len());
         let mut measured: Vec<(String, Timed)> = Vec::new();
-        for knobs in &grid {
-            let t = best_of(spec, shape, &Plan::Fixed(*knobs), spec.reps)?;
+        for (knobs, t) in grid.iter().zip(timed) {
             println!("  grid {:<28} {:>9.1} ms", describe(*knobs), t.wall_ms);
             measured.push((describe(*knobs), t));
         }
@@ -96,8 +104,7 @@ pub fn run(spec: &TuneBenchSpec) -> Result<()> {
             .map(|(n, t)| (n.clone(), t.wall_ms))
             .context("no grid plan")?;
         let mut preset_ratios = Vec::new();
-        for preset in presets {
-            let t = best_of(spec, shape, &Plan::Strategy(preset), spec.reps)?;
+        for (preset, t) in presets.iter().zip(preset_times) {
             println!(
                 "  preset {:<12} {:<22} {:>9.1} ms  {:.2}x",
                 preset,
@@ -158,7 +165,8 @@ fn adaptive(spec: &TuneBenchSpec, shape: &Shape, best: f64) -> Result<Vec<(Knobs
     for run in 1..=10 {
         let t = scan(spec, shape, &Plan::Strategy("adaptive"), &home)?;
         if [1, 3, 10].contains(&run) {
-            let again = best_of(spec, shape, &Plan::Fixed(t.knobs), 1)?;
+            let home = spec.dir.join("home-again");
+            let again = scan(spec, shape, &Plan::Fixed(t.knobs), &home)?;
             let wall = t.wall_ms.min(again.wall_ms);
             println!(
                 "  adaptive run {run:<2} {:<22} {wall:>9.1} ms  {:.2}x",
@@ -171,17 +179,25 @@ fn adaptive(spec: &TuneBenchSpec, shape: &Shape, best: f64) -> Result<Vec<(Knobs
     Ok(out)
 }
 
-/// The fastest of `reps` scans with `plan` (each in the shape's own store).
-fn best_of(spec: &TuneBenchSpec, shape: &Shape, plan: &Plan, reps: usize) -> Result<Timed> {
+/// The fastest of `reps` scans with each plan, the plans taking turns (each scan in the
+/// shape's own store).
+fn best_of_each(
+    spec: &TuneBenchSpec,
+    shape: &Shape,
+    plans: &[Plan],
+    reps: usize,
+) -> Result<Vec<Timed>> {
     let home = spec.dir.join(format!("home-{}", shape.name));
-    let mut best: Option<Timed> = None;
+    let mut best: Vec<Option<Timed>> = plans.iter().map(|_| None).collect();
     for _ in 0..reps.max(1) {
-        let t = scan(spec, shape, plan, &home)?;
-        if best.as_ref().is_none_or(|b| t.wall_ms < b.wall_ms) {
-            best = Some(t);
+        for (plan, best) in plans.iter().zip(&mut best) {
+            let t = scan(spec, shape, plan, &home)?;
+            if best.as_ref().is_none_or(|b| t.wall_ms < b.wall_ms) {
+                *best = Some(t);
+            }
         }
     }
-    best.context("no run")
+    best.into_iter().map(|b| b.context("no run")).collect()
 }
 
 /// One scan, timed by its own profile.

@@ -105,7 +105,7 @@ fn bench_tune(args: &[String]) -> Result<()> {
         },
         plugin: root.join("target").join("plugins").join("tuning"),
         dir: root.join("target").join("bench-tune"),
-        reps: 2,
+        reps: 3,
         scale_down: 1,
     };
     let mut it = args.iter();

@@ -158,10 +158,11 @@ impl Plan {
     /// Takes the settings of a plan's `extra` facts this host knows; each fact it cannot use
     /// (unknown, of the wrong type, a bad value, repeated) is listed in `adjustments`.
     pub fn apply_extras(&mut self, extra: impl IntoIterator<Item = Fact>) {
-        let mut seen: Vec<String> = Vec::new();
+        // A set: a hostile plan may repeat a name many times.
+        let mut seen = std::collections::BTreeSet::new();
         for fact in extra {
             let name = fact.name.as_str();
-            if seen.iter().any(|s| s == name) {
+            if seen.contains(name) {
                 self.adjustments.push(format!(
                     "ignored `{name}` given again: the first one counts"
                 ));
@@ -206,7 +207,7 @@ impl Plan {
             if let Err(why) = applied {
                 self.adjustments.push(format!("ignored `{name}`: {why}"));
             }
-            seen.push(fact.name);
+            seen.insert(fact.name);
         }
     }
 }

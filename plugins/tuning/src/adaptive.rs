@@ -9,8 +9,11 @@
 //! reproducible:
 //!
 //! 1. explore: every candidate once, in order;
-//! 2. halve: the better half (by mean wall time) once more each, against noise;
-//! 3. exploit: the candidate with the best mean among those run twice, from then on.
+//! 2. halve: the better half (by best wall time) once more each, against noise;
+//! 3. exploit: the candidate with the best time among those run twice, from then on.
+//!
+//! A candidate's time is the best of its runs, not the mean: on a shared machine other work
+//! only ever adds time, so the fastest run is the closest to what the plan itself costs.
 //!
 //! Runs count for a candidate only when they scanned the same work: the same repository set
 //! (the host's `repo-set` key), the same machine (cores, memory) and the same scale. A change
@@ -83,8 +86,8 @@ fn knobs(run: &Run) -> Option<(u32, u32, u32)> {
 pub struct Tally {
     /// Runs measured with it.
     pub runs: usize,
-    /// Their mean wall time in milliseconds (0 without runs).
-    pub mean_ms: f64,
+    /// The best (lowest) wall time of its runs in milliseconds (0 without runs).
+    pub best_ms: f64,
 }
 
 /// The tallies of `candidates` from the runs of the same work.
@@ -99,11 +102,7 @@ pub fn tallies(candidates: &[Settings], history: &[Run], probe: &Probe) -> Vec<T
                 .collect();
             Tally {
                 runs: walls.len(),
-                mean_ms: if walls.is_empty() {
-                    0.0
-                } else {
-                    walls.iter().sum::<f64>() / walls.len() as f64
-                },
+                best_ms: walls.iter().copied().reduce(f64::min).unwrap_or(0.0),
             }
         })
         .collect()
@@ -132,19 +131,19 @@ pub fn plan(probe: &Probe, history: &[Run], config: &Config) -> Settings {
     }
     // 2. Halve: the better half once more each.
     let mut ranked: Vec<usize> = (0..candidates.len()).collect();
-    ranked.sort_by(|&a, &b| tallies[a].mean_ms.total_cmp(&tallies[b].mean_ms));
+    ranked.sort_by(|&a, &b| tallies[a].best_ms.total_cmp(&tallies[b].best_ms));
     let half = candidates.len().div_ceil(2);
     if let Some(&i) = ranked[..half].iter().find(|&&i| tallies[i].runs < 2) {
         return pick(
             i,
             format!(
-                "measuring candidate {} again (mean {:.0} ms), one of the better {half}",
+                "measuring candidate {} again (best {:.0} ms), one of the better {half}",
                 i + 1,
-                tallies[i].mean_ms
+                tallies[i].best_ms
             ),
         );
     }
-    // 3. Exploit: the best mean among the candidates measured twice or more.
+    // 3. Exploit: the best time among the candidates measured twice or more.
     let best = ranked
         .iter()
         .copied()
@@ -153,9 +152,9 @@ pub fn plan(probe: &Probe, history: &[Run], config: &Config) -> Settings {
     pick(
         best,
         format!(
-            "using the fastest of {} candidates (mean {:.0} ms over {} runs)",
+            "using the fastest of {} candidates (best {:.0} ms of {} runs)",
             candidates.len(),
-            tallies[best].mean_ms,
+            tallies[best].best_ms,
             tallies[best].runs
         ),
     )
