@@ -84,10 +84,11 @@ pub fn plan(scale: Scale, probe: &Probe, config: &Config, how: &str) -> Settings
     };
     // Merging only branches whose changes meet the base's gives the same answers faster; on
     // small work the check costs about what it saves, so the presets of larger scales use it.
-    let conflicts_scope = match (config.conflicts, scale) {
-        (false, _) => Scope::None,
-        (true, Scale::Small) => Scope::All,
-        (true, _) => Scope::Overlap,
+    // Said even with conflicts off: a `--conflicts` flag turns them on over the plan, and the
+    // scope then applies (`none` would turn them off, which the plan's `conflicts` already says).
+    let conflicts_scope = match scale {
+        Scale::Small => Scope::All,
+        _ => Scope::Overlap,
     };
     let mut reason = format!(
         "{how}: {} scale ({} repositories, {} branches, {} commits, {} MiB of packs) on {cores} cores",
