@@ -89,7 +89,11 @@ fn presets_plan_for_the_machine_and_the_configured_facts() {
     );
     let large = tune(&probe(1, 2_000, 90_000, 1 << 20), &[], &config("presets")).unwrap();
     assert_eq!(large.knobs(), (4, 4, 16));
-    assert_eq!(large.conflicts_scope, Scope::Overlap, "applies if --conflicts");
+    assert_eq!(
+        large.conflicts_scope,
+        Scope::Overlap,
+        "applies if --conflicts"
+    );
     assert!(!large.conflicts);
     assert_eq!(small.conflicts_scope, Scope::All);
     let very = tune(&probe(1, 40, 3_000, 20 * GIB), &[], &config("very-large")).unwrap();
