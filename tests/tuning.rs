@@ -369,3 +369,42 @@ fn the_report_profiles_every_stage_repository_and_cache() {
     );
     assert!(stderr.contains("compile "), "{stderr}");
 }
+
+/// On the generated fixture — merged, squash-merged, conflicting, renaming, add/add,
+/// criss-cross and stacked branches — the `overlap` scope skips merges and every fact is the
+/// same as with `all`.
+#[test]
+fn the_overlap_scope_is_exact_on_the_generated_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("fixture");
+    xtask::fixture::generate(&xtask::fixture::FixtureSpec::default(), &repo).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for scope in ["all", "overlap"] {
+        let cfg = config(
+            home.path(),
+            &format!("strategy = \"fixed\", conflicts = true, conflicts_scope = \"{scope}\""),
+        );
+        let (report, _) = scan(home.path(), &repo, &["--config", &cfg, "--no-cache"]);
+        let r = &report["repositories"][0];
+        runs.push((
+            r["branches"].clone(),
+            r["branch_errors"].clone(),
+            report["profile"]["repositories"][0]["merges_skipped"]
+                .as_u64()
+                .unwrap(),
+        ));
+    }
+    assert_eq!(runs[0].0, runs[1].0, "the same facts");
+    assert_eq!(runs[0].1, runs[1].1, "the same errors");
+    assert_eq!(runs[0].2, 0);
+    assert!(runs[1].2 > 0, "no merge skipped");
+    let conflicting = runs[1]
+        .0
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["conflicts"]["verdict"] == "conflicts")
+        .count();
+    assert!(conflicting > 0);
+}
