@@ -86,10 +86,14 @@ fn plans_are_validated_clamped_and_the_changes_reported() {
         "strategy = \"fixed\", repo_workers = 100000, branch_workers = 3, \
          batch_size = 10000000, memory_mb = 1000000",
     );
-    let (report, _) = scan(
+    let (report, stderr) = scan(
         home.path(),
         repo.path(),
         &["--config", &cfg, "--memory-mb", "64"],
+    );
+    assert!(
+        stderr.contains("plan changed: repo-workers 100000 lowered to"),
+        "{stderr}"
     );
     let plan = &report["plan"]["output"];
     let adjustments: Vec<&str> = plan["adjustments"]

@@ -753,6 +753,8 @@ fn plan(
     };
     let result = result.map(|mut plan| {
         for change in validate_plan(&mut plan, &limits) {
+            // Host-made text (names and numbers), a handful of lines at most.
+            tracing::warn!(plugin = %tuner.label(), "plan changed: {change}");
             plan.adjustments.push(change);
         }
         plan
