@@ -233,3 +233,26 @@ fn adaptive_explores_again_when_the_work_or_the_machine_changes() {
         s.reason
     );
 }
+
+#[test]
+fn a_candidate_counts_its_best_run_of_the_same_work_only() {
+    let p = probe(1, 2_000, 90_000, 1 << 20);
+    let c = config("adaptive");
+    let candidates = adaptive::candidates(&p, &c);
+    let first = candidates[0].knobs();
+    let mut other_machine = p.clone();
+    other_machine.machine.memory_bytes = 64 * GIB;
+    let history = [
+        record(&p, first, 300.0),
+        record(&p, first, 100.0),
+        // Faster, but on another machine: not this work.
+        record(&other_machine, first, 10.0),
+    ];
+    let tallies = adaptive::tallies(&candidates, &history, &p);
+    assert_eq!(tallies[0].runs, 2);
+    assert_eq!(
+        tallies[0].best_ms, 100.0,
+        "load only adds time: the best run counts"
+    );
+    assert!(tallies[1..].iter().all(|t| t.runs == 0));
+}
