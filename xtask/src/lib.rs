@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod bench_policy;
 pub mod bench_risk;
+pub mod bench_tune;
 pub mod fixture;
 pub mod foreign;
 pub mod git;

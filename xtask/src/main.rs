@@ -14,6 +14,9 @@
 //! `cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [fixture options] [--trellis BIN] [--plugin DIR] [--dir DIR]`:
 //! the merge-risk plugin fitting on a repository's merges and scoring its branches (see
 //! `xtask::bench_risk`).
+//! `cargo xtask bench-tune [--trellis BIN] [--plugin DIR] [--dir DIR] [--reps R] [--scale-down K]`:
+//! the fastest plan for three shapes of work, and the tuning plugin's presets and adaptive
+//! strategy against it (see `xtask::bench_tune`).
 
 use std::path::PathBuf;
 
@@ -22,7 +25,7 @@ use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
 use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]\n       cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [--commits N] [--branches M] [--files F] [--seed S] [--merge-history N] [--trellis BIN] [--plugin DIR] [--dir DIR]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]\n       cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [--commits N] [--branches M] [--files F] [--seed S] [--merge-history N] [--trellis BIN] [--plugin DIR] [--dir DIR]\n       cargo xtask bench-tune [--trellis BIN] [--plugin DIR] [--dir DIR] [--reps R] [--scale-down K]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -89,8 +92,43 @@ fn main() -> Result<()> {
                 std::process::exit(1);
             }
         }
+        Some("bench-tune") => bench_tune(&args[1..]),
         _ => bail!("{USAGE}"),
     }
+}
+
+/// `cargo xtask bench-tune`.
+fn bench_tune(args: &[String]) -> Result<()> {
+    let root = xtask::workspace_root();
+    // A release build when there is one, else the dev build.
+    let release = target_dir().join("release").join("trellis");
+    let mut spec = xtask::bench_tune::TuneBenchSpec {
+        trellis: if release.is_file() {
+            release
+        } else {
+            target_dir().join("debug").join("trellis")
+        },
+        plugin: root.join("target").join("plugins").join("tuning"),
+        dir: root.join("target").join("bench-tune"),
+        reps: 3,
+        scale_down: 1,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--trellis" => spec.trellis = value()?.into(),
+            "--plugin" => spec.plugin = value()?.into(),
+            "--dir" => spec.dir = value()?.into(),
+            "--reps" => spec.reps = value()?.parse()?,
+            "--scale-down" => spec.scale_down = value()?.parse()?,
+            _ => bail!("{USAGE}"),
+        }
+    }
+    xtask::bench_tune::run(&spec)
 }
 
 /// The host's target directory (`CARGO_TARGET_DIR`, else `target/`).

@@ -56,6 +56,7 @@ fn main() {
         },
         branches: Vec::new(),
         errors: Vec::new(),
+        profile: Default::default(),
     };
     let invoke = || {
         let invocation = Invocation {

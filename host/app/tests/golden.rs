@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::time::Duration;
 use trellis_app::gate::FailOn;
 use trellis_app::report::{
     InputError, PluginResult, RepoReport, ScanReport, Status, write_json, write_junit, write_sarif,
@@ -12,7 +13,11 @@ use trellis_app::report::{
 };
 use trellis_git::facts::{ConflictPrediction, Diffstat};
 use trellis_git::{BranchError, BranchFacts, RepoFacts, RepoStats, Signature};
-use trellis_runtime::plan::Plan;
+
+use trellis_app::scan::profile::{PlanSource, PlanUsed, Profile, RepoProfile};
+use trellis_git::AlignOptions;
+use trellis_git::profile::{CacheUse, StageTime};
+use trellis_runtime::plan::{ConflictsScope, Machine, Plan};
 use trellis_runtime::plugin::{Finding, PluginKind, RuleInfo, Severity};
 use trellis_runtime::{ApiVersion, Failure, Metrics};
 
@@ -90,7 +95,7 @@ fn report() -> ScanReport {
                 squash_detection: true,
                 conflicts: true,
                 reason: "1 repository, 2 cores".into(),
-                adjustments: Vec::new(),
+                ..Plan::default()
             }),
             metrics: metrics(),
         }),
@@ -173,6 +178,61 @@ fn report() -> ScanReport {
             path: "/no/such/repo".into(),
             error: "/no/such/repo: no such file or directory".into(),
         }],
+        profile: Some(profile()),
+    }
+}
+
+/// A scan profile with fixed times, as the JSON report carries it.
+fn profile() -> Profile {
+    let time = |wall_us: u64, cpu_us: u64| StageTime {
+        wall: Duration::from_micros(wall_us),
+        cpu: Duration::from_micros(cpu_us),
+    };
+    let stages = vec![
+        ("open".to_string(), time(1_500, 1_250)),
+        ("graph".to_string(), time(2_000, 2_000)),
+        ("walk".to_string(), time(4_000, 7_500)),
+        ("plugin.stale-branches".to_string(), time(500, 400)),
+    ];
+    let facts = CacheUse { hits: 3, misses: 1 };
+    Profile {
+        plan: PlanUsed {
+            source: PlanSource::Tuner,
+            repo_workers: 2,
+            branch_workers: 2,
+            batch_size: 0,
+            memory_mb: 1024,
+            options: AlignOptions {
+                diffstat: true,
+                squash: true,
+                conflicts: true,
+            },
+            conflicts_scope: ConflictsScope::Overlap,
+            cache: true,
+        },
+        wall: Duration::from_millis(20),
+        cpu: Duration::from_millis(25),
+        branches: 4,
+        peak_rss_bytes: 64 << 20,
+        stages: stages.clone(),
+        caches: vec![("facts", facts), ("compile", CacheUse::default())],
+        repositories: vec![RepoProfile {
+            path: "repo".into(),
+            wall: Duration::from_millis(10),
+            cpu: Duration::from_micros(11_150),
+            branches: 4,
+            commits: 120,
+            parent_source: "commit-graph",
+            stages,
+            caches: vec![("facts", facts)],
+            merges_skipped: 2,
+        }],
+        machine: Machine {
+            cores: 2,
+            memory_bytes: 8 << 30,
+        },
+        repo_set: "0123456789abcdef".into(),
+        pack_bytes: 4096,
     }
 }
 

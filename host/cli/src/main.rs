@@ -3,6 +3,7 @@
 
 mod plugin;
 mod scan;
+mod tune;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,10 @@ pub struct Cli {
 pub enum Command {
     /// Align every branch of one or more repositories with their base and run plugins.
     Scan(ScanArgs),
+    /// Print the plan a scan of these repositories would use, and why, without scanning: what
+    /// the tuner learns of them, its strategy and plan, and what the host changed. Takes the
+    /// options of `scan` (those about the report are ignored).
+    Tune(ScanArgs),
     /// Install, list, enable, disable, upgrade, roll back, remove and verify plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -116,6 +121,10 @@ pub struct ScanArgs {
     /// Do not read or write any cache: neither precompiled plugins nor branch facts.
     #[arg(long)]
     pub no_cache: bool,
+    /// The tuner's strategy (its config key `strategy`), e.g. `adaptive` or `large` for the
+    /// tuning plugin [default: the tuner's config].
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
     #[command(flatten)]
     pub engine: scan::EngineArgs,
 }
@@ -126,6 +135,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let code = match &cli.command {
         Command::Scan(args) => scan::run(&cli, args),
+        Command::Tune(args) => tune::run(&cli, args),
         Command::Plugin(command) => match load_config(&cli) {
             Ok(config) => plugin::run(&config, command),
             Err(code) => code,

@@ -16,7 +16,6 @@ use trellis_app::scan::{
 };
 use trellis_app::store::Store;
 use trellis_git::{AlignOptions, BranchSelection};
-use trellis_os::memory::peak_rss_bytes;
 use trellis_runtime::plan::RunRecord;
 
 use super::{
@@ -49,68 +48,41 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let store = Store::default_home().map(Store::at);
-    let ScanPlugins {
-        runtime,
-        plugins,
-        grants,
-        refused,
-        failed,
-    } = match scan_plugins(
-        &config,
-        store.as_ref(),
-        &args.plugins,
-        &args.grants,
-        args.no_cache,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            error_line(&e);
-            return match e {
-                SetupError::Grant(_) | SetupError::Store(_) => EXIT_INPUT,
-                SetupError::Runtime(_) => EXIT_FAILURE,
-            };
-        }
-    };
-
-    let selection = if args.remotes || config.scan.remotes {
-        BranchSelection::LocalAndRemote
-    } else {
-        BranchSelection::Local
-    };
-    let scan_time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let repos = match repos(args) {
-        Ok(r) => r,
-        Err(e) => {
-            error_line(e);
-            return EXIT_INPUT;
-        }
+    let Setup {
+        config,
+        store,
+        plugins:
+            ScanPlugins {
+                runtime,
+                plugins,
+                grants,
+                refused,
+                failed,
+            },
+        repos,
+        scan_time,
+    } = match Setup::new(args, config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let progress = (!args.engine.quiet)
         .then(ProgressBar::on_terminal)
         .flatten();
     let interrupt = interrupt_on_ctrl_c();
     let history = store.as_ref().map(|s| s.run_history()).unwrap_or_default();
-    let started = std::time::Instant::now();
     let request = ScanRequest {
-        repos,
-        base: args
-            .base
-            .clone()
-            .or_else(|| config.base().map(String::from)),
-        selection,
-        jobs: args.jobs.unwrap_or(config.scan.jobs),
-        scan_time,
-        runtime: runtime.as_ref(),
-        plugins: &plugins,
-        config: &config,
-        grants: &grants,
-        engine: engine_settings(&config, args),
-        history: &history,
         progress: progress.as_ref().map(|p| p as &dyn ScanProgress),
         should_interrupt: Some(&interrupt),
+        ..request(
+            args,
+            &config,
+            runtime.as_ref(),
+            &plugins,
+            &grants,
+            &history,
+            repos,
+            scan_time,
+        )
     };
     let mut report = run_scan(&request);
     // A plugin that cannot be loaded is bad input like a repository that cannot be opened:
@@ -134,6 +106,11 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         progress.0.finish_and_clear();
     }
     let interrupted = interrupt.load(Ordering::Relaxed);
+    if let Some(profile) = &report.profile {
+        for line in profile.summary() {
+            tracing::info!("{line}");
+        }
+    }
     if let Some(store) = &store {
         for disabled in record_outcomes(&config, store, &report) {
             error_line(format!(
@@ -141,28 +118,16 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
                 disabled.id, disabled.after_failures
             ));
         }
-        let workers = report
-            .plan
+        let repos = report.repositories.len() as u32;
+        // An interrupted scan's times say nothing about its plan.
+        if let Some(run) = report
+            .profile
             .as_ref()
-            .and_then(|p| p.output.as_ref())
-            .map(|p| p.workers as usize)
-            .filter(|w| *w > 0)
-            .unwrap_or(request.jobs);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let run = RunRecord {
-            started: scan_time,
-            repos: report.repositories.len() as u32,
-            branches: report
-                .repositories
-                .iter()
-                .map(|r| r.branches.len() as u32)
-                .sum(),
-            workers: if workers == 0 { cores } else { workers } as u32,
-            wall_ms: started.elapsed().as_millis() as u64,
-            peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
-        };
-        if let Err(e) = store.record_run(run) {
-            tracing::debug!("cannot record the run for tuners: {e}");
+            .map(|p| p.run_record(scan_time, repos))
+            && !interrupted
+            && let Err(e) = store.record_run(run)
+        {
+            tracing::warn!("cannot record the run for tuners: {e}");
         }
     }
 
@@ -219,6 +184,97 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         EXIT_GATE
     } else {
         EXIT_OK
+    }
+}
+
+/// What a scan and `trellis tune` both set up.
+pub struct Setup {
+    /// The configuration.
+    pub config: Config,
+    /// The plugin store, when there is a home for it.
+    pub store: Option<Store>,
+    /// The plugins and their runtime.
+    pub plugins: ScanPlugins,
+    /// The repositories named.
+    pub repos: Vec<PathBuf>,
+    /// Seconds since the Unix epoch now.
+    pub scan_time: i64,
+}
+
+impl Setup {
+    /// Loads the plugins and lists the repositories; an error is reported and its exit code
+    /// returned.
+    pub fn new(args: &ScanArgs, config: Config) -> Result<Self, u8> {
+        let store = Store::default_home().map(Store::at);
+        let plugins = scan_plugins(
+            &config,
+            store.as_ref(),
+            &args.plugins,
+            &args.grants,
+            args.no_cache,
+        )
+        .map_err(|e| {
+            error_line(&e);
+            match e {
+                SetupError::Grant(_) | SetupError::Store(_) => EXIT_INPUT,
+                SetupError::Runtime(_) => EXIT_FAILURE,
+            }
+        })?;
+        let scan_time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let repos = repos(args).map_err(|e| {
+            error_line(e);
+            EXIT_INPUT
+        })?;
+        Ok(Setup {
+            config,
+            store,
+            plugins,
+            repos,
+            scan_time,
+        })
+    }
+}
+
+/// The scan request of `args` (no progress, no interruption).
+#[allow(clippy::too_many_arguments)]
+pub fn request<'a>(
+    args: &'a ScanArgs,
+    config: &'a Config,
+    runtime: Option<&'a trellis_runtime::Runtime>,
+    plugins: &'a [trellis_runtime::LoadedPlugin],
+    grants: &'a std::collections::BTreeMap<
+        String,
+        std::collections::BTreeSet<trellis_runtime::plugin::Capability>,
+    >,
+    history: &'a [RunRecord],
+    repos: Vec<PathBuf>,
+    scan_time: i64,
+) -> ScanRequest<'a> {
+    let selection = if args.remotes || config.scan.remotes {
+        BranchSelection::LocalAndRemote
+    } else {
+        BranchSelection::Local
+    };
+    ScanRequest {
+        repos,
+        base: args
+            .base
+            .clone()
+            .or_else(|| config.base().map(String::from)),
+        selection,
+        jobs: args.jobs.unwrap_or(config.scan.jobs),
+        scan_time,
+        runtime,
+        plugins,
+        config,
+        grants,
+        engine: engine_settings(config, args),
+        history,
+        strategy: args.strategy.as_deref(),
+        progress: None,
+        should_interrupt: None,
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::GitError;
 use super::cache::{CachedFacts, FactsCache};
 use super::changes::{TreeDiffer, tree_of};
-use super::conflicts::{BaseMerges, MergeTrees, virtual_merge_base};
+use super::conflicts::{BaseMerges, MergeTrees, cannot_meet, virtual_merge_base};
 use super::diffstat::diffstat;
 use super::error::{BoxError, ObjectError, ObjectKind, TreeFactsError};
 use super::facts::{
@@ -18,6 +18,7 @@ use super::facts::{
 };
 use super::graph::{CommitGraph, ParentSource, tip_info};
 use super::open::{BranchRef, OpenedRepo};
+use super::profile::{AlignProfile, CacheCounter, Span, StageClock, StageTime};
 use super::squash::may_be_squash_merged;
 use super::walk::Walker;
 
@@ -34,6 +35,11 @@ pub struct AlignContext<'a> {
     pub progress: Option<&'a dyn Progress>,
     /// Set by the caller to stop early: the alignment then returns [`GitError::Interrupted`].
     pub should_interrupt: Option<&'a AtomicBool>,
+    /// Branches a worker takes at a time (at least); 0: rayon decides.
+    pub batch_size: usize,
+    /// Predict conflicts only for branches whose changes can meet the base's (see
+    /// `conflicts::cannot_meet`); the others are clean without a merge. Exact, only faster.
+    pub skip_disjoint_merges: bool,
 }
 
 impl AlignContext<'_> {
@@ -61,12 +67,15 @@ pub fn align_repository(
     context: &AlignContext<'_>,
 ) -> Result<RepoScan, GitError> {
     let repo = &opened.repo;
+    let batch = context.batch_size.max(1);
+    let span = Span::start();
     let tips: Vec<ObjectId> = opened
         .branches
         .iter()
         .filter_map(|b| b.tip.as_ref().ok().copied())
         .collect();
     let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips, context.pack_cache);
+    let graph_time = span.stop();
     tracing::debug!(
         repo = %opened.path.display(),
         commits = graph.len(),
@@ -104,18 +113,25 @@ pub fn align_repository(
         .collect();
 
     let sync_repo = repo.clone().into_sync();
+    let walk_started = std::time::Instant::now();
+    let walk_clock = StageClock::default();
     let walked: Vec<Result<Walked, BranchError>> = work
         .par_iter()
+        .with_min_len(batch)
         .map_init(
             || (Walker::new(graph.len()), sync_repo.to_thread_local()),
             |(walker, repo), (branch, index)| {
                 if context.interrupted() {
                     return Err(branch.fail("interrupted".into()));
                 }
-                walk_branch(repo, &graph, walker, branch, *index)
+                walk_clock.time(|| walk_branch(repo, &graph, walker, branch, *index))
             },
         )
         .collect();
+    let walk_time = StageTime {
+        wall: walk_started.elapsed(),
+        cpu: walk_clock.get().cpu,
+    };
     if context.interrupted() {
         return Err(GitError::Interrupted {
             path: opened.path.clone(),
@@ -141,11 +157,16 @@ pub fn align_repository(
             .map_or(u32::MAX, |w| w.diff_base.unwrap_or(u32::MAX))
     });
     let partial_clone = is_partial_clone(repo);
+    let clocks = TreeClocks {
+        skip_disjoint_merges: context.skip_disjoint_merges,
+        ..TreeClocks::default()
+    };
     // A branch whose trees cannot be read keeps its graph facts; the error says what is missing.
     let results: Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> = walked
         .into_par_iter()
+        .with_min_len(batch)
         .map_init(
-            || TreeWorker::new(&sync_repo, options, base_name),
+            || TreeWorker::new(&sync_repo, options, base_name, &clocks),
             |worker, walked| {
                 let walked = walked?;
                 if context.interrupted() {
@@ -190,10 +211,22 @@ pub fn align_repository(
     errors.sort_by(|a, b| a.reference.cmp(&b.reference));
 
     let facts = repo_facts(opened, Some(graph.len() as u64));
+    let profile = AlignProfile {
+        graph: graph_time,
+        walk: walk_time,
+        diffstat: clocks.diffstat.get(),
+        squash: clocks.squash.get(),
+        conflicts: clocks.conflicts.get(),
+        facts_cache: clocks.facts_cache.get(),
+        commit_cache: graph.commit_cache(),
+        parent_source: graph.parent_source().name(),
+        merges_skipped: clocks.merges_skipped.load(Ordering::Relaxed),
+    };
     Ok(RepoScan {
         facts,
         branches,
         errors,
+        profile,
     })
 }
 
@@ -360,8 +393,19 @@ fn diff_base(
     Ok(best.map(|(_, mb)| mb))
 }
 
+/// What the tree-level stages measure, shared by every worker.
+#[derive(Default)]
+struct TreeClocks {
+    diffstat: StageClock,
+    squash: StageClock,
+    conflicts: StageClock,
+    facts_cache: CacheCounter,
+    merges_skipped: std::sync::atomic::AtomicU64,
+    skip_disjoint_merges: bool,
+}
+
 /// Per-thread state of the tree-level facts.
-struct TreeWorker {
+struct TreeWorker<'c> {
     repo: gix::Repository,
     options: AlignOptions,
     differ: TreeDiffer,
@@ -369,13 +413,19 @@ struct TreeWorker {
     merges: BaseMerges,
     /// The base's short name, as git's merge labels it.
     base_name: String,
+    clocks: &'c TreeClocks,
 }
 
 /// Object cache per worker for tree and blob reads during diffs and merges.
 const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
-impl TreeWorker {
-    fn new(repo: &gix::ThreadSafeRepository, options: AlignOptions, base_name: &str) -> Self {
+impl<'c> TreeWorker<'c> {
+    fn new(
+        repo: &gix::ThreadSafeRepository,
+        options: AlignOptions,
+        base_name: &str,
+        clocks: &'c TreeClocks,
+    ) -> Self {
         let mut repo = repo.to_thread_local().with_object_memory();
         repo.object_cache_size(OBJECT_CACHE_BYTES);
         TreeWorker {
@@ -384,6 +434,7 @@ impl TreeWorker {
             differ: TreeDiffer::default(),
             merges: BaseMerges::default(),
             base_name: base_name.to_string(),
+            clocks,
         }
     }
 
@@ -398,7 +449,11 @@ impl TreeWorker {
         partial_clone: bool,
     ) -> (BranchFacts, Option<BranchError>) {
         let key = FactsCache::key(walked.tip, base_tip, self.options);
-        if let Some(hit) = cache.and_then(|c| c.get(&key)) {
+        let hit = cache.and_then(|c| c.get(&key));
+        if cache.is_some() {
+            self.clocks.facts_cache.count(hit.is_some());
+        }
+        if let Some(hit) = hit {
             let mut facts = walked.facts;
             hit.apply(&mut facts);
             return (facts, None);
@@ -448,6 +503,7 @@ impl TreeWorker {
             out.conflicts = options.conflicts.then_some(ConflictPrediction::Clean);
             return Ok(out);
         }
+        let span = Span::start();
         let repo = &self.repo;
         let tip_tree = tree_of(repo, walked.tip)?;
         let mb_tree = tree_of(repo, graph.id(diff_base))?;
@@ -455,6 +511,8 @@ impl TreeWorker {
         if options.diffstat {
             out.diffstat = Some(diffstat(repo, &branch)?);
         }
+        self.clocks.diffstat.add(span.stop());
+        let span = Span::start();
         // Squash-merged means merging changes nothing, which only a merge answers; without
         // conflict prediction, merges run only for branches a cheap check cannot rule out
         // (with several merge bases the check's ancestor is not the merge's, so always).
@@ -465,6 +523,14 @@ impl TreeWorker {
                 may_be_squash_merged(&self.repo, merger, &branch, base_tree)?
             });
         let branch_is_empty = branch.is_empty();
+        self.clocks.squash.add(span.stop());
+        let span = Span::start();
+        // The merge is conflict prediction's when it is on, else squash detection's.
+        let merge_clock = if options.conflicts {
+            &self.clocks.conflicts
+        } else {
+            &self.clocks.squash
+        };
         if options.conflicts || squash_candidate {
             let (ancestor, branch) = if walked.merge_bases.len() == 1 {
                 (mb_tree, branch)
@@ -474,6 +540,22 @@ impl TreeWorker {
                 let branch = self.differ.changes(&self.repo, ancestor, tip_tree)?;
                 (ancestor, branch)
             };
+            if self.clocks.skip_disjoint_merges {
+                let base =
+                    self.merges
+                        .base_changes(&self.repo, &mut self.differ, ancestor, base_tree)?;
+                if cannot_meet(base, &branch) {
+                    // Every branch change applies to the base as it is: clean, and (with
+                    // changes) not squash-merged.
+                    self.clocks.merges_skipped.fetch_add(1, Ordering::Relaxed);
+                    if options.squash {
+                        out.squash_merged = Some(false);
+                    }
+                    out.conflicts = options.conflicts.then_some(ConflictPrediction::Clean);
+                    merge_clock.add(span.stop());
+                    return Ok(out);
+                }
+            }
             let trees = MergeTrees {
                 ancestor,
                 base: base_tree,
@@ -493,6 +575,7 @@ impl TreeWorker {
         } else if options.squash {
             out.squash_merged = Some(false);
         }
+        merge_clock.add(span.stop());
         Ok(out)
     }
 }

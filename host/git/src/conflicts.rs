@@ -809,6 +809,16 @@ fn relevant_paths(base: &BaseChanges, branch: &[Change]) -> Option<BTreeSet<BStr
     Some(paths)
 }
 
+/// Whether merging `branch` into the base cannot conflict nor change anything the base
+/// changed, without merging: no path (nor a directory of one) is changed on both sides, and
+/// neither side deleted a file — without deletions there are no renames, so neither git's rename
+/// pairing nor its directory-rename moves can bring the two sides' changes together. The merge
+/// then applies every branch change to the base: clean.
+pub fn cannot_meet(base: &BaseChanges, branch: &[Change]) -> bool {
+    let deletes = |changes: &[Change]| changes.iter().any(|c| c.new.is_none());
+    !deletes(&base.changes) && !deletes(branch) && relevant_paths(base, branch).is_none()
+}
+
 /// The name of the file keeping a directory of a reduced tree alive (a name valid in an
 /// index, which no real repository is expected to use).
 const KEEP: &str = "/.trellis-keep-9c4e2f7a";
@@ -913,6 +923,17 @@ impl BaseMerges {
         set_up(&mut self.merger, repo)
     }
 
+    /// The base's changes from tree `ancestor` to tree `base`, kept for the next branch.
+    pub fn base_changes(
+        &mut self,
+        repo: &gix::Repository,
+        differ: &mut TreeDiffer,
+        ancestor: ObjectId,
+        base: ObjectId,
+    ) -> Result<&BaseChanges, TreeFactsError> {
+        base_changes(&mut self.base_side, repo, differ, ancestor, base)
+    }
+
     /// Merges the branch whose changes since `trees.ancestor` are `branch` into the base, in
     /// `repo`'s object memory (reset afterwards: merged objects only live until the verdict).
     /// `what` names the merge in errors.
@@ -924,14 +945,13 @@ impl BaseMerges {
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, TreeFactsError> {
-        let key = (trees.ancestor, trees.base);
-        let base = match &mut self.base_side {
-            Some((k, base)) if *k == key => base,
-            slot => {
-                let changes = differ.changes(repo, trees.ancestor, trees.base)?;
-                &slot.insert((key, BaseChanges::new(changes))).1
-            }
-        };
+        let base = base_changes(
+            &mut self.base_side,
+            repo,
+            differ,
+            trees.ancestor,
+            trees.base,
+        )?;
         let merger = set_up(&mut self.merger, repo)?;
         let prediction = merger.predict(repo, trees, base, branch, labels);
         repo.objects.reset_object_memory();
@@ -944,6 +964,25 @@ impl BaseMerges {
             .into()
         })
     }
+}
+
+/// The base's changes from `ancestor` to `base`, from `slot` when it holds them.
+fn base_changes<'s>(
+    slot: &'s mut Option<((ObjectId, ObjectId), BaseChanges)>,
+    repo: &gix::Repository,
+    differ: &mut TreeDiffer,
+    ancestor: ObjectId,
+    base: ObjectId,
+) -> Result<&'s BaseChanges, TreeFactsError> {
+    let key = (ancestor, base);
+    if slot.as_ref().is_none_or(|(k, _)| *k != key) {
+        let changes = differ.changes(repo, ancestor, base)?;
+        *slot = Some((key, BaseChanges::new(changes)));
+    }
+    // Filled just above when it held other trees' changes.
+    Ok(&slot
+        .get_or_insert_with(|| (key, BaseChanges::new(Vec::new())))
+        .1)
 }
 
 /// The merger in `slot`, set up on first use.

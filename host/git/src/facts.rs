@@ -151,6 +151,8 @@ pub struct RepoScan {
     pub branches: Vec<BranchFacts>,
     /// Branches whose facts could not (all) be computed.
     pub errors: Vec<BranchError>,
+    /// Where the alignment spent its time, and its caches' use.
+    pub profile: crate::profile::AlignProfile,
 }
 
 /// Which optional facts to compute; part of the facts cache key.

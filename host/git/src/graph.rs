@@ -41,6 +41,8 @@ pub struct CommitGraph {
     first_parent: Vec<bool>,
     /// Where most parents came from.
     source: ParentSource,
+    /// Packs whose commits came from the commit cache, and packs scanned.
+    commit_cache: crate::profile::CacheUse,
 }
 
 /// Where the parents of most commits were read from.
@@ -52,6 +54,17 @@ pub enum ParentSource {
     PackScan,
     /// Decoding commits one by one.
     Objects,
+}
+
+impl ParentSource {
+    /// Its name in the scan profile.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParentSource::CommitGraph => "commit-graph",
+            ParentSource::PackScan => "pack-scan",
+            ParentSource::Objects => "objects",
+        }
+    }
 }
 
 /// Commits whose parents are known up front, by position.
@@ -138,6 +151,10 @@ impl CommitGraph {
             }
             None => None,
         };
+        let commit_cache = match &known {
+            Some(Positions::Table(table)) => table.cache_use(),
+            _ => Default::default(),
+        };
         let source = match &known {
             Some(Positions::Graph(_)) => ParentSource::CommitGraph,
             Some(Positions::Table(_)) => ParentSource::PackScan,
@@ -169,6 +186,7 @@ impl CommitGraph {
                 base_len: 0,
                 first_parent: Vec::new(),
                 source,
+                commit_cache,
             },
             known,
         };
@@ -206,6 +224,11 @@ impl CommitGraph {
     /// Where most parents were read from.
     pub fn parent_source(&self) -> ParentSource {
         self.source
+    }
+
+    /// Packs whose commits came from the commit cache, and packs scanned.
+    pub fn commit_cache(&self) -> crate::profile::CacheUse {
+        self.commit_cache
     }
 
     /// The object id of commit `i`.

@@ -16,6 +16,7 @@ mod graph;
 mod lfs;
 mod open;
 mod packscan;
+pub mod profile;
 pub mod query;
 mod renames;
 mod squash;
@@ -30,4 +31,4 @@ pub use facts::{
     AlignOptions, BranchError, BranchFacts, RepoFacts, RepoScan, RepoStats, Signature,
 };
 pub use open::{BranchSelection, OpenedRepo, open_repository};
-pub use stats::fill_stats;
+pub use stats::{SizeProbe, fill_stats, size_probe};

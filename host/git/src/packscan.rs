@@ -40,6 +40,8 @@ pub struct CommitTable {
     parent_start: Vec<u32>,
     parents: Vec<u32>,
     outside: Vec<ObjectId>,
+    /// Packs read from the commit cache (hits) and scanned (misses).
+    cache_use: crate::profile::CacheUse,
 }
 
 /// The commits of one pack (sorted by id, as the pack index lists them) with parent ids.
@@ -102,10 +104,19 @@ impl CommitTable {
             .collect();
         indices.sort();
         let started = std::time::Instant::now();
+        let mut cache_use = crate::profile::CacheUse::default();
         let packs: Vec<PackCommits> = indices
             .iter()
             .filter_map(|idx| match read_pack(idx, hash, cache_dir) {
-                Ok(commits) => Some(commits),
+                Ok((commits, cached)) => {
+                    if cache_dir.is_some() {
+                        cache_use.add(crate::profile::CacheUse {
+                            hits: u64::from(cached),
+                            misses: u64::from(!cached),
+                        });
+                    }
+                    Some(commits)
+                }
                 Err(e) => {
                     // The walker decodes whatever the table lacks, so this only costs time.
                     tracing::debug!("not scanning {}: {e}", idx.display());
@@ -116,7 +127,8 @@ impl CommitTable {
         if packs.iter().all(|p| p.ids.is_empty()) {
             return None;
         }
-        let table = Self::merge(packs);
+        let mut table = Self::merge(packs);
+        table.cache_use = cache_use;
         tracing::debug!(
             commits = table.len(),
             packs = indices.len(),
@@ -155,7 +167,13 @@ impl CommitTable {
             parent_start: all.parent_start,
             parents,
             outside,
+            cache_use: Default::default(),
         }
+    }
+
+    /// Packs whose commits came from the commit cache, and packs scanned.
+    pub fn cache_use(&self) -> crate::profile::CacheUse {
+        self.cache_use
     }
 
     /// Number of commits in the table.
@@ -210,11 +228,11 @@ fn read_pack(
     idx: &Path,
     hash: gix::hash::Kind,
     cache_dir: Option<&Path>,
-) -> Result<PackCommits, String> {
+) -> Result<(PackCommits, bool), String> {
     let bundle = pack::Bundle::at(idx, hash).map_err(|e| format!("cannot open the pack: {e}"))?;
     let cache_file = cache_dir.map(|d| d.join(format!("{}.bin", bundle.pack.checksum())));
     if let Some(cached) = cache_file.as_deref().and_then(|f| read_cache(f, hash)) {
-        return Ok(cached);
+        return Ok((cached, true));
     }
     let commits = scan_pack(&bundle);
     if let Some(file) = cache_file {
@@ -226,7 +244,7 @@ fn read_pack(
             tracing::warn!("cannot write the commit cache {}: {e}", file.display());
         }
     }
-    Ok(commits)
+    Ok((commits, false))
 }
 
 /// Inflates the start of every whole commit in the pack, on all threads.

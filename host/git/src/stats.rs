@@ -36,6 +36,28 @@ pub fn fill_stats(opened: &OpenedRepo, stats: &mut RepoStats) {
     }
 }
 
+/// What a tuner learns of a repository before it is aligned, cheaply: no object is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SizeProbe {
+    /// Bytes of all pack files.
+    pub pack_bytes: u64,
+    /// Objects in packs (from the pack indices).
+    pub packed_objects: u64,
+    /// Commits in the commit-graph, when there is one git would use.
+    pub graph_commits: Option<u64>,
+}
+
+/// Probes the size of an opened repository for a tuner.
+pub fn size_probe(opened: &OpenedRepo) -> SizeProbe {
+    let repo = &opened.repo;
+    let pack_dir = repo.objects.store_ref().path().join("pack");
+    SizeProbe {
+        pack_bytes: pack_bytes(&pack_dir),
+        packed_objects: repo.objects.packed_object_count().unwrap_or(0),
+        graph_commits: super::commitgraph::open(repo).map(|g| u64::from(g.num_commits())),
+    }
+}
+
 fn count_loose(objects_dir: &Path) -> u64 {
     let Ok(dirs) = std::fs::read_dir(objects_dir) else {
         return 0;

@@ -249,3 +249,44 @@ pub mod memory {
         }
     }
 }
+
+/// CPU time consumed, for the scan profile: per thread (workers sum what they spent in a stage)
+/// and per process.
+pub mod cpu {
+    use std::time::Duration;
+
+    use rustix::time::{ClockId, clock_gettime};
+
+    fn read(clock: ClockId) -> Duration {
+        let t = clock_gettime(clock);
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            t.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+
+    /// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`).
+    pub fn thread() -> Duration {
+        read(ClockId::ThreadCPUTime)
+    }
+
+    /// CPU time the whole process has used so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`).
+    pub fn process() -> Duration {
+        read(ClockId::ProcessCPUTime)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn cpu_clocks_move_forward_with_work() {
+            let (thread, process) = (super::thread(), super::process());
+            let mut x = 0u64;
+            for i in 0..5_000_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            std::hint::black_box(x);
+            assert!(super::thread() > thread);
+            assert!(super::process() > process);
+        }
+    }
+}

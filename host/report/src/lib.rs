@@ -31,6 +31,108 @@ pub struct Report {
     pub repositories: Vec<RepoReport>,
     /// Inputs that could not be scanned at all.
     pub errors: Vec<InputError>,
+    /// Where the scan spent its time, how its caches did, and the plan it ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// Where a scan spent its time. Times are milliseconds; CPU times are summed over threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Profile {
+    /// The settings the scan ran with.
+    pub plan: PlanUsed,
+    /// Wall time from opening the first repository to the last result.
+    pub wall_ms: f64,
+    /// CPU time of the process during the scan, all threads.
+    pub cpu_ms: f64,
+    /// Branches aligned.
+    pub branches: u64,
+    /// Branches per second of wall time.
+    pub branches_per_second: f64,
+    /// Peak resident set size of the process.
+    pub peak_rss_bytes: u64,
+    /// Every stage, summed over repositories.
+    pub stages: Vec<StageProfile>,
+    /// Every cache, summed over repositories: `facts`, `commits`, `compile`.
+    pub caches: Vec<CacheProfile>,
+    /// Per repository, in the order scanned.
+    pub repositories: Vec<RepoProfile>,
+}
+
+/// The settings a scan ran with, after flags, a tuner's plan and the host's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanUsed {
+    /// `tuner` (a tuner's validated plan) or `configured` (no tuner, or it failed).
+    pub source: String,
+    /// Workers over repositories.
+    pub repo_workers: u32,
+    /// Workers over the branches of one repository.
+    pub branch_workers: u32,
+    /// Branches a worker takes at a time; 0: the host decided.
+    pub batch_size: u32,
+    /// The git engine's memory budget in MiB; 0: none.
+    pub memory_mb: u64,
+    /// Whether diffstats were computed.
+    pub diffstat: bool,
+    /// Whether squash merges were detected.
+    pub squash: bool,
+    /// Whether conflicts were predicted.
+    pub conflicts: bool,
+    /// `all`, `overlap` (only branches whose changes meet the base's were merged) or `none`.
+    pub conflicts_scope: String,
+    /// Whether the facts and commit caches were used.
+    pub cache: bool,
+}
+
+/// The time of one stage: `open`, `graph`, `walk`, `diffstat`, `squash`, `conflicts`, or
+/// `plugin.ID`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageProfile {
+    /// The stage.
+    pub name: String,
+    /// Wall time; for `diffstat`, `squash` and `conflicts`, which interleave on every worker,
+    /// the time workers spent in them, summed.
+    pub wall_ms: f64,
+    /// CPU time, summed over the threads that did its work.
+    pub cpu_ms: f64,
+}
+
+/// How a cache did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CacheProfile {
+    /// `facts` (per branch), `commits` (per pack), `compile` (per plugin).
+    pub name: String,
+    /// Lookups answered.
+    pub hits: u64,
+    /// Lookups that had to do the work.
+    pub misses: u64,
+    /// hits / (hits + misses); `null` when it was not asked.
+    pub hit_rate: Option<f64>,
+}
+
+/// Where one repository's scan spent its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RepoProfile {
+    /// The path as given.
+    pub path: String,
+    /// Wall time from opening it to its last plugin.
+    pub wall_ms: f64,
+    /// CPU time of its stages.
+    pub cpu_ms: f64,
+    /// Branches aligned.
+    pub branches: u64,
+    /// Branches per second of its wall time.
+    pub branches_per_second: f64,
+    /// Commits in the loaded history.
+    pub commits: u64,
+    /// Where parents came from: `commit-graph`, `pack-scan`, `objects` (empty: nothing loaded).
+    pub parent_source: String,
+    /// Conflict merges the `overlap` scope skipped.
+    pub merges_skipped: u64,
+    /// Its stages, in order.
+    pub stages: Vec<StageProfile>,
+    /// Its caches.
+    pub caches: Vec<CacheProfile>,
 }
 
 /// A repository path that could not be scanned, and why.
@@ -413,6 +515,9 @@ pub enum Severity {
 pub struct Plan {
     /// Worker threads.
     pub workers: u32,
+    /// Branches a worker takes at a time (0: the host decides).
+    #[serde(default)]
+    pub batch_size: u32,
     /// Whether diffstats are computed.
     pub diffstat: bool,
     /// Whether squash merges are detected.
@@ -486,7 +591,7 @@ mod tests {
             Err(ReadError::Json(_))
         ));
         // A field a newer trellis adds does not stop this one from reading the report.
-        let newer = text.replace("\"errors\": []", "\"errors\": [], \"profile\": {}");
+        let newer = text.replace("\"errors\": []", "\"errors\": [], \"shards\": {}");
         assert!(from_json(&newer).is_ok());
     }
 
@@ -540,6 +645,7 @@ mod tests {
                 suppressed_by_baseline: None,
                 output: Some(Plan {
                     workers: 2,
+                    batch_size: 0,
                     diffstat: true,
                     squash_detection: false,
                     conflicts: true,
@@ -618,6 +724,48 @@ mod tests {
                 path: "/nope".into(),
                 error: "/nope: no such file or directory".into(),
             }],
+            profile: Some(Profile {
+                plan: PlanUsed {
+                    source: "tuner".into(),
+                    repo_workers: 2,
+                    branch_workers: 4,
+                    batch_size: 16,
+                    memory_mb: 512,
+                    diffstat: true,
+                    squash: false,
+                    conflicts: true,
+                    conflicts_scope: "overlap".into(),
+                    cache: true,
+                },
+                wall_ms: 12.5,
+                cpu_ms: 20.25,
+                branches: 1,
+                branches_per_second: 80.0,
+                peak_rss_bytes: 1 << 20,
+                stages: vec![StageProfile {
+                    name: "walk".into(),
+                    wall_ms: 1.5,
+                    cpu_ms: 1.25,
+                }],
+                caches: vec![CacheProfile {
+                    name: "facts".into(),
+                    hits: 1,
+                    misses: 3,
+                    hit_rate: Some(0.25),
+                }],
+                repositories: vec![RepoProfile {
+                    path: ".".into(),
+                    wall_ms: 12.0,
+                    cpu_ms: 20.0,
+                    branches: 1,
+                    branches_per_second: 83.0,
+                    commits: 3,
+                    parent_source: "objects".into(),
+                    merges_skipped: 1,
+                    stages: Vec::new(),
+                    caches: Vec::new(),
+                }],
+            }),
         }
     }
 }

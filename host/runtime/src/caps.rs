@@ -144,7 +144,7 @@ mod tests {
             squash_detection: true,
             conflicts: false,
             reason: huge.clone(),
-            adjustments: Vec::new(),
+            ..Plan::default()
         });
         assert!(p.reason.len() <= MAX_TEXT + marker.len());
         let (code, message) = plugin_error(huge.clone(), huge.clone());

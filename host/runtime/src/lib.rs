@@ -33,7 +33,7 @@ pub use api::{API_VERSION_SECTION, ApiVersion};
 pub use http::HttpSettings;
 pub use limits::{HostRefused, Limits};
 
-use crate::plan::{Machine, Plan, RunRecord};
+use crate::plan::{Plan, Probe, RunRecord};
 use crate::plugin::{Capability, Manifest, Outcome, PluginKind, PluginSource, SourceError};
 use bindings::{PluginErr, VersionedPre};
 use cache::CompileCache;
@@ -41,7 +41,7 @@ use data::DataStore;
 use engine::EpochTicker;
 use host::HostContext;
 use state::State;
-use trellis_git::{RepoFacts, RepoScan};
+use trellis_git::RepoScan;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -351,6 +351,8 @@ pub struct Runtime {
     linker: Linker<State>,
     cache: Option<CompileCache>,
     data_dir: Option<PathBuf>,
+    /// Plugins loaded from the compile cache (hits) and compiled (misses).
+    cache_use: trellis_git::profile::CacheCounter,
     http: Arc<http::HttpShared>,
     /// The most core instances the pool lets one component create.
     max_core_instances: u64,
@@ -397,11 +399,17 @@ impl Runtime {
             linker,
             cache,
             data_dir: options.data_dir.clone(),
+            cache_use: Default::default(),
             http: http::HttpShared::new(options.http),
             max_core_instances: options.max_limits.instances as u64,
             executor,
             _ticker: ticker,
         })
+    }
+
+    /// How often the compile cache had a plugin's precompiled form (counted when the cache is on).
+    pub fn compile_cache_use(&self) -> trellis_git::profile::CacheUse {
+        self.cache_use.get()
     }
 
     /// Reads, compiles (or loads from the cache), links and type-checks the plugin in `dir`.
@@ -435,6 +443,9 @@ impl Runtime {
             .cache
             .as_ref()
             .and_then(|cache| cache.load(&self.engine, &source.sha256));
+        if self.cache.is_some() {
+            self.cache_use.count(cached.is_some());
+        }
         let (component, fresh) = match cached {
             Some(component) => (component, None),
             None => {
@@ -502,13 +513,12 @@ impl Runtime {
     pub fn tune(
         &self,
         plugin: &LoadedPlugin,
-        machine: Machine,
-        repos: &[&RepoFacts],
+        probe: Probe<'_>,
         history: &[RunRecord],
         invocation: Invocation,
     ) -> (Result<Plan, Failure>, Metrics) {
         let (result, metrics) = self.invoke(plugin, invocation, async |store| {
-            plugin.pre.tune(store, machine, repos, history).await
+            plugin.pre.tune(store, probe, history).await
         });
         (result.map(caps::plan), metrics)
     }

@@ -31,6 +31,9 @@ pub struct ScanReport {
     pub repositories: Vec<RepoReport>,
     /// Inputs that could not be scanned at all.
     pub errors: Vec<InputError>,
+    /// Where the scan spent its time, and the plan it ran with (`None` in reports made
+    /// without scanning, e.g. in tests).
+    pub profile: Option<crate::scan::profile::Profile>,
 }
 
 /// A repository path that could not be scanned, and why.

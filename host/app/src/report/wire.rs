@@ -7,6 +7,9 @@ use trellis_runtime::plan::Plan;
 use trellis_runtime::plugin::{Finding, RuleInfo, Severity};
 use trellis_runtime::{Failure, Metrics};
 
+use crate::scan::profile::{Profile, hit_rate, ms, per_second};
+use trellis_git::profile::{CacheUse, StageTime};
+
 use super::{InputError, PluginResult, RepoReport, ScanReport, Status};
 
 impl From<&ScanReport> for wire::Report {
@@ -18,8 +21,71 @@ impl From<&ScanReport> for wire::Report {
             plan: r.plan.as_ref().map(|p| plugin_result(p, plan)),
             repositories: r.repositories.iter().map(repo).collect(),
             errors: r.errors.iter().map(input_error).collect(),
+            profile: r.profile.as_ref().map(profile),
         }
     }
+}
+
+fn profile(p: &Profile) -> wire::Profile {
+    let u = &p.plan;
+    wire::Profile {
+        plan: wire::PlanUsed {
+            source: u.source.name().into(),
+            repo_workers: u.repo_workers,
+            branch_workers: u.branch_workers,
+            batch_size: u.batch_size,
+            memory_mb: u.memory_mb,
+            diffstat: u.options.diffstat,
+            squash: u.options.squash,
+            conflicts: u.options.conflicts,
+            conflicts_scope: u.conflicts_scope.name().into(),
+            cache: u.cache,
+        },
+        wall_ms: ms(p.wall),
+        cpu_ms: ms(p.cpu),
+        branches: p.branches,
+        branches_per_second: per_second(p.branches, p.wall),
+        peak_rss_bytes: p.peak_rss_bytes,
+        stages: stages(&p.stages),
+        caches: caches(&p.caches),
+        repositories: p
+            .repositories
+            .iter()
+            .map(|r| wire::RepoProfile {
+                path: r.path.clone(),
+                wall_ms: ms(r.wall),
+                cpu_ms: ms(r.cpu),
+                branches: r.branches,
+                branches_per_second: per_second(r.branches, r.wall),
+                commits: r.commits,
+                parent_source: r.parent_source.into(),
+                merges_skipped: r.merges_skipped,
+                stages: stages(&r.stages),
+                caches: caches(&r.caches),
+            })
+            .collect(),
+    }
+}
+
+fn stages(s: &[(String, StageTime)]) -> Vec<wire::StageProfile> {
+    s.iter()
+        .map(|(name, t)| wire::StageProfile {
+            name: name.clone(),
+            wall_ms: ms(t.wall),
+            cpu_ms: ms(t.cpu),
+        })
+        .collect()
+}
+
+fn caches(c: &[(&'static str, CacheUse)]) -> Vec<wire::CacheProfile> {
+    c.iter()
+        .map(|(name, c)| wire::CacheProfile {
+            name: (*name).into(),
+            hits: c.hits,
+            misses: c.misses,
+            hit_rate: hit_rate(*c),
+        })
+        .collect()
 }
 
 fn input_error(e: &InputError) -> wire::InputError {
@@ -148,6 +214,7 @@ fn plugin_result<T, W>(r: &PluginResult<T>, output: impl Fn(&T) -> W) -> wire::P
 fn plan(p: &Plan) -> wire::Plan {
     wire::Plan {
         workers: p.workers,
+        batch_size: p.batch_size,
         diffstat: p.diffstat,
         squash_detection: p.squash_detection,
         conflicts: p.conflicts,

@@ -29,7 +29,39 @@ use trust::Trust;
 const STATE_FILE: &str = "state.json";
 const HISTORY_FILE: &str = "runs.json";
 /// How many past runs are kept for tuners.
-const HISTORY_LEN: usize = 100;
+pub const HISTORY_LEN: usize = 100;
+/// The format of `runs.json`: 2 is `{"version": 2, "runs": [...]}` with `extra` facts per run;
+/// 1 was a bare list without them.
+pub const HISTORY_VERSION: u32 = 2;
+
+/// `runs.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HistoryFile {
+    version: u32,
+    runs: Vec<RunRecord>,
+}
+
+/// The runs of a `runs.json`, or why they cannot be used.
+fn parse_history(bytes: &[u8]) -> Result<Vec<RunRecord>, String> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    let version = match serde_json::from_slice::<Version>(bytes) {
+        Ok(v) => v.version,
+        // Version 1 was a bare list.
+        Err(_) if serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(bytes).is_ok() => 1,
+        Err(e) => return Err(format!("not a run history: {e}")),
+    };
+    if version != HISTORY_VERSION {
+        return Err(format!(
+            "format version {version}, this trellis reads {HISTORY_VERSION}"
+        ));
+    }
+    serde_json::from_slice::<HistoryFile>(bytes)
+        .map(|f| f.runs)
+        .map_err(|e| format!("not a run history: {e}"))
+}
 const LOCK_FILE: &str = "state.lock";
 const PLUGINS_DIR: &str = "plugins";
 const TMP_DIR: &str = "tmp";
@@ -268,12 +300,26 @@ impl Store {
         Ok(format!("{PLUGINS_DIR}/{}/{name}", source.manifest.id))
     }
 
-    /// Past scans, oldest first, for tuners (empty when none were recorded or the file is bad).
+    /// Past scans, oldest first, for tuners. Empty when none were recorded; a file that cannot
+    /// be read, or of another format version, is ignored with a warning (the next record
+    /// replaces it).
     pub fn run_history(&self) -> Vec<RunRecord> {
-        std::fs::read(self.home.join(HISTORY_FILE))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
+        let path = self.home.join(HISTORY_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => {
+                tracing::warn!("ignoring the run history {}: {e}", path.display());
+                return Vec::new();
+            }
+        };
+        match parse_history(&bytes) {
+            Ok(runs) => runs,
+            Err(why) => {
+                tracing::warn!("ignoring the run history {}: {why}", path.display());
+                Vec::new()
+            }
+        }
     }
 
     /// Appends a scan to the history, keeping the last [`HISTORY_LEN`].
@@ -285,7 +331,11 @@ impl Store {
         let excess = runs.len().saturating_sub(HISTORY_LEN);
         runs.drain(..excess);
         let path = self.home.join(HISTORY_FILE);
-        let bytes = serde_json::to_vec(&runs).map_err(|e| StoreError::Corrupt {
+        let file = HistoryFile {
+            version: HISTORY_VERSION,
+            runs,
+        };
+        let bytes = serde_json::to_vec(&file).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -527,5 +577,48 @@ fn read_dirs(dir: &Path) -> Vec<PathBuf> {
 fn remove_quietly(dir: &Path) {
     if let Err(e) = std::fs::remove_dir_all(dir) {
         tracing::debug!(path = %dir.display(), "cannot remove: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trellis_runtime::plan::{Fact, FactValue};
+
+    fn run(started: i64) -> RunRecord {
+        RunRecord {
+            started,
+            repos: 1,
+            branches: 2,
+            workers: 3,
+            batch_size: 0,
+            wall_ms: 4,
+            peak_rss_bytes: 5,
+            extra: vec![Fact::new("stage.walk.cpu-ms", FactValue::Number(1.5))],
+        }
+    }
+
+    #[test]
+    fn the_history_is_versioned_bounded_and_survives_bad_files() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::at(home.path().to_path_buf());
+        // Version 1 (a bare list), an unknown version and garbage are ignored, never fatal.
+        for old in [
+            r#"[{"started":1,"repos":1,"branches":1,"workers":1,"wall_ms":1,"peak_rss_bytes":1}]"#,
+            r#"{"version":99,"runs":[]}"#,
+            "not json",
+        ] {
+            std::fs::write(home.path().join(HISTORY_FILE), old).unwrap();
+            assert_eq!(store.run_history(), Vec::new(), "{old}");
+        }
+        for started in 0..HISTORY_LEN as i64 + 5 {
+            store.record_run(run(started)).unwrap();
+        }
+        let runs = store.run_history();
+        assert_eq!(runs.len(), HISTORY_LEN);
+        assert_eq!(runs[0], run(5));
+        assert_eq!(runs.last(), Some(&run(HISTORY_LEN as i64 + 4)));
+        let text = std::fs::read_to_string(home.path().join(HISTORY_FILE)).unwrap();
+        assert!(text.starts_with(r#"{"version":2,"runs":["#), "{text}");
     }
 }

@@ -11,9 +11,9 @@ use wasmtime::component::{InstancePre, Linker};
 
 use super::api::ApiVersion;
 use super::state::State;
-use crate::plan::{Machine, Plan, RunRecord};
+use crate::plan::{Plan, Probe, RunRecord};
 use crate::plugin::{Outcome, PluginKind};
-use trellis_git::{RepoFacts, RepoScan};
+use trellis_git::RepoScan;
 
 /// What a plugin returned as its own error, whatever API version it spoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +66,12 @@ impl VersionedPre {
     pub async fn tune(
         &self,
         store: &mut Store<State>,
-        machine: Machine,
-        repos: &[&RepoFacts],
+        probe: Probe<'_>,
         history: &[RunRecord],
     ) -> wasmtime::Result<Result<Plan, PluginErr>> {
         match self {
-            VersionedPre::V0_1_0(pre) => pre.tune(store, machine, repos, history).await,
-            VersionedPre::V0_2_0(pre) => pre.tune(store, machine, repos, history).await,
+            VersionedPre::V0_1_0(pre) => pre.tune(store, probe, history).await,
+            VersionedPre::V0_2_0(pre) => pre.tune(store, probe, history).await,
         }
     }
 }

@@ -4,10 +4,10 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 use super::PluginErr;
-use crate::plan::{Machine, Plan, RunRecord};
+use crate::plan::{Plan, Probe, RunRecord};
 use crate::plugin::{Finding, Outcome, PluginKind};
 use crate::state::State;
-use trellis_git::{RepoFacts, RepoScan};
+use trellis_git::RepoScan;
 
 /// The analyzer world; it also generates the shared `types` and `host` interfaces.
 pub mod analyzer {
@@ -107,8 +107,7 @@ impl Pre {
     pub async fn tune(
         &self,
         store: &mut Store<State>,
-        machine: Machine,
-        repos: &[&RepoFacts],
+        probe: Probe<'_>,
         history: &[RunRecord],
     ) -> wasmtime::Result<Result<Plan, PluginErr>> {
         let Pre::Tuner(pre) = self else {
@@ -116,10 +115,10 @@ impl Pre {
         };
         let probe = wit::Probe {
             machine: wit::Machine {
-                cores: machine.cores,
-                memory_bytes: machine.memory_bytes,
+                cores: probe.machine.cores,
+                memory_bytes: probe.machine.memory_bytes,
             },
-            repos: repos.iter().map(|r| repo_facts(r)).collect(),
+            repos: probe.repos.iter().map(|r| repo_facts(r)).collect(),
         };
         let history: Vec<wit::RunRecord> = history
             .iter()
@@ -128,8 +127,8 @@ impl Pre {
                 repos: r.repos,
                 branches: r.branches,
                 workers: r.workers,
-                // Frozen in API 0.1; the host does not plan batches (yet).
-                batch_size: 0,
+                // Frozen in API 0.1: no extras, so 0.1 tuners plan with the typed fields only.
+                batch_size: r.batch_size,
                 wall_ms: r.wall_ms,
                 peak_rss_bytes: r.peak_rss_bytes,
             })
@@ -145,8 +144,9 @@ impl Pre {
                 diffstat: p.diffstat,
                 squash_detection: p.squash_detection,
                 conflicts: p.conflicts,
+                batch_size: p.batch_size,
                 reason: p.reason,
-                adjustments: Vec::new(),
+                ..Plan::default()
             })
             .map_err(plugin_err))
     }

@@ -5,14 +5,14 @@ use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 use super::PluginErr;
 use crate::host::{BatchAnswer, HostQueryError};
-use crate::plan::{Machine, Plan, RunRecord};
+use crate::plan::{Fact, FactValue, Plan, Probe, RunRecord};
 use crate::plugin::{Finding, Outcome, PluginKind, RuleInfo};
 use crate::state::State;
+use trellis_git::RepoScan;
 use trellis_git::query::{
     AddedFile, AddedLinesOptions, ChangeOptions, CommitDetail, FileChange, FileMode, FileStatus,
     HistoryOptions, MergeOptions, MergeSide, MergeTrial, MergeVerdict, Range, SignatureKind,
 };
-use trellis_git::{RepoFacts, RepoScan};
 
 /// The analyzer world; it also generates the shared `types` and `host` interfaces.
 pub mod analyzer {
@@ -112,8 +112,7 @@ impl Pre {
     pub async fn tune(
         &self,
         store: &mut Store<State>,
-        machine: Machine,
-        repos: &[&RepoFacts],
+        probe: Probe<'_>,
         history: &[RunRecord],
     ) -> wasmtime::Result<Result<Plan, PluginErr>> {
         let Pre::Tuner(pre) = self else {
@@ -121,10 +120,22 @@ impl Pre {
         };
         let probe = wit::Probe {
             machine: wit::Machine {
-                cores: machine.cores,
-                memory_bytes: machine.memory_bytes,
+                cores: probe.machine.cores,
+                memory_bytes: probe.machine.memory_bytes,
             },
-            repos: repos.iter().map(|r| repo_facts(r)).collect(),
+            repos: probe
+                .repos
+                .iter()
+                .enumerate()
+                .map(|(i, r)| wit::RepoFacts {
+                    extra: probe
+                        .extra
+                        .get(i)
+                        .map(|facts| facts.iter().map(wit_fact).collect())
+                        .unwrap_or_default(),
+                    ..repo_facts(r)
+                })
+                .collect(),
         };
         let history: Vec<wit::RunRecord> = history
             .iter()
@@ -133,11 +144,10 @@ impl Pre {
                 repos: r.repos,
                 branches: r.branches,
                 workers: r.workers,
-                // The host does not plan batches (yet).
-                batch_size: 0,
+                batch_size: r.batch_size,
                 wall_ms: r.wall_ms,
                 peak_rss_bytes: r.peak_rss_bytes,
-                extra: Vec::new(),
+                extra: r.extra.iter().map(wit_fact).collect(),
             })
             .collect();
         let instance = pre
@@ -146,20 +156,48 @@ impl Pre {
             .map_err(|e| e.context(crate::Instantiating))?;
         let result = instance.call_tune(&mut *store, &probe, &history).await?;
         Ok(result
-            .map(|p| Plan {
-                workers: p.workers,
-                diffstat: p.diffstat,
-                squash_detection: p.squash_detection,
-                conflicts: p.conflicts,
-                reason: p.reason,
-                // No extra setting is known to this host yet.
-                adjustments: p
-                    .extra
-                    .iter()
-                    .map(|f| format!("ignored `{}`: this host does not know that setting", f.name))
-                    .collect(),
+            .map(|p| {
+                let mut plan = Plan {
+                    workers: p.workers,
+                    batch_size: p.batch_size,
+                    diffstat: p.diffstat,
+                    squash_detection: p.squash_detection,
+                    conflicts: p.conflicts,
+                    reason: p.reason,
+                    ..Plan::default()
+                };
+                plan.apply_extras(p.extra.into_iter().map(fact));
+                plan
             })
             .map_err(plugin_err))
+    }
+}
+
+fn wit_fact(f: &Fact) -> wit::Fact {
+    wit::Fact {
+        name: f.name.clone(),
+        value: match &f.value {
+            FactValue::Flag(v) => wit::FactValue::Flag(*v),
+            FactValue::Count(v) => wit::FactValue::Count(*v),
+            FactValue::Integer(v) => wit::FactValue::Integer(*v),
+            FactValue::Number(v) => wit::FactValue::Number(*v),
+            FactValue::Text(v) => wit::FactValue::Text(v.clone()),
+            FactValue::Texts(v) => wit::FactValue::Texts(v.clone()),
+        },
+    }
+}
+
+fn fact(f: wit::Fact) -> Fact {
+    Fact {
+        name: f.name,
+        value: match f.value {
+            wit::FactValue::Flag(v) => FactValue::Flag(v),
+            wit::FactValue::Count(v) => FactValue::Count(v),
+            wit::FactValue::Integer(v) => FactValue::Integer(v),
+            wit::FactValue::Number(v) => FactValue::Number(v),
+            wit::FactValue::Text(v) => FactValue::Text(v),
+            wit::FactValue::Texts(v) => FactValue::Texts(v),
+        },
     }
 }
 
