@@ -115,7 +115,10 @@ pub fn facts(trial: &Trial, at: i64) -> Facts {
         branch_lines: theirs.values().sum(),
         shared_files,
         shared_base_churn,
-        base_files: ours.len(),
+        base_files: trial
+            .ours
+            .files_total
+            .map_or(ours.len(), |total| total as usize),
         branch_authors: trial.theirs.authors,
         shared_branch_churn,
         days_since_branch_activity: days_between(trial.theirs.last_time, at),
@@ -190,6 +193,7 @@ mod tests {
                 authors: 2,
                 files: vec![file("a", 10, 5), file("b", 1, 0), file("c", 3, 3)],
                 files_truncated: false,
+                files_total: None,
                 first_time: 100,
                 last_time: 1000,
             },
@@ -198,6 +202,7 @@ mod tests {
                 authors: 1,
                 files: vec![file("a", 2, 2), file("c", 0, 1), file("d", 7, 0)],
                 files_truncated: true,
+                files_total: None,
                 first_time: 50,
                 last_time: 86_400,
             },
@@ -205,6 +210,11 @@ mod tests {
             conflict_paths: vec!["a".into()],
         };
         let f = facts(&trial, 3 * 86_400);
+        // A base side listed only where the branch changed files too counts all its files.
+        let mut shared_only = trial.clone();
+        shared_only.ours.files.retain(|f| f.path != "b");
+        shared_only.ours.files_total = Some(3);
+        assert_eq!(facts(&shared_only, 3 * 86_400), f);
         assert_eq!(f.ahead, 3);
         assert_eq!(f.behind, 9);
         assert_eq!(f.days_since_merge_base, 3.0);

@@ -82,6 +82,7 @@ fn side(s: host::MergeSide) -> Side {
             })
             .collect(),
         files_truncated: s.files_truncated,
+        files_total: Some(s.files_total),
         first_time: s.first_time,
         last_time: s.last_time,
     }
@@ -113,6 +114,8 @@ fn trials(ranges: &[Range]) -> Result<Trials, PluginError> {
         max_commits: MAX_COMMITS,
         // No feature uses the base's authors: walking its commits is enough.
         base_authors: false,
+        // The base's files only matter where the branch changed them too (and their count).
+        all_base_files: false,
     };
     let mut out = Vec::with_capacity(ranges.len());
     for chunk in ranges.chunks(TRIALS_PER_CALL) {

@@ -25,6 +25,10 @@ pub struct Side {
     pub files: Vec<FileStat>,
     /// Whether the host truncated `files`: counts derived from it are then lower bounds.
     pub files_truncated: bool,
+    /// Files this side changed in all, when the host lists only some of them (the base's side
+    /// lists only the files the branch changed too); `None`: `files` is the whole list.
+    #[serde(default)]
+    pub files_total: Option<u32>,
     /// Committer time (Unix seconds) of the oldest commit since the merge base, or the merge
     /// base's time when there is none.
     pub first_time: i64,

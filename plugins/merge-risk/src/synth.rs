@@ -147,6 +147,7 @@ fn side(rng: &mut Rng, tree: &Tree, commits: u32, files: usize, first: i64, last
         authors: rng.log_uniform(1, 4),
         files,
         files_truncated: false,
+        files_total: None,
         first_time: first,
         last_time: last,
     }

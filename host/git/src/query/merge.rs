@@ -23,6 +23,8 @@ pub struct MergeOptions {
     pub max_commits: u32,
     /// Count the base side's authors too (each of its commits is read; otherwise only walked).
     pub base_authors: bool,
+    /// List every file the base changed; otherwise only the ones the tip changed too.
+    pub all_base_files: bool,
 }
 
 /// One file a side changed, with its lines as `git diff --numstat` counts them.
@@ -48,8 +50,10 @@ pub struct MergeSide {
     pub authors: u32,
     /// The files this side changed since the merge base (`git diff MB..SIDE`), by path.
     pub files: Vec<PathStat>,
-    /// Whether more files changed than are listed.
+    /// Whether more files changed than are listed (the cap, not the shared-only choice).
     pub files_truncated: bool,
+    /// Files this side changed in all.
+    pub files_total: u32,
     /// Committer time of the oldest counted commit (the merge base's time without commits).
     pub first_time: i64,
     /// Committer time of the side's tip.
@@ -155,14 +159,20 @@ pub fn merge_trial(
     let theirs_changes = differ
         .changes(repo, mb_tree, tip_tree)
         .map_err(|e| fail(&e))?;
+    let ours_changes_total = ours_changes.len() as u32;
     let mut lines = LineBuffers::default();
     let theirs_paths: HashSet<&[u8]> = theirs_changes.iter().map(|c| c.path.as_slice()).collect();
     let mut ours = ours_commits.side(mb_time, commit_time(repo, base)?);
     let mut theirs = theirs_commits.side(mb_time, commit_time(repo, tip)?);
-    (ours.files, ours.files_truncated) =
-        path_stats(repo, &ours_changes, options, &mut lines, |c| {
-            theirs_paths.contains(c.path.as_slice())
-        })?;
+    let shared = |c: &Change| theirs_paths.contains(c.path.as_slice());
+    let listed: Vec<Change> = if options.all_base_files {
+        ours_changes
+    } else {
+        ours_changes.iter().filter(|c| shared(c)).cloned().collect()
+    };
+    (ours.files, ours.files_truncated) = path_stats(repo, &listed, options, &mut lines, shared)?;
+    ours.files_total = ours_changes_total;
+    theirs.files_total = theirs_changes.len() as u32;
     (theirs.files, theirs.files_truncated) =
         path_stats(repo, &theirs_changes, options, &mut lines, |_| true)?;
     let verdict = if theirs.commits == 0 {
@@ -251,6 +261,7 @@ impl SideCommits {
             authors: self.authors.len() as u32,
             files: Vec::new(),
             files_truncated: false,
+            files_total: 0,
             first_time: self.oldest.unwrap_or(base_time),
             last_time: tip_time,
         }

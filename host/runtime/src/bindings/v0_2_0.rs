@@ -375,6 +375,7 @@ impl wit_host::Host for State {
             max_files: options.max_files,
             max_commits: options.max_commits,
             base_authors: options.base_authors,
+            all_base_files: options.all_base_files,
         };
         Ok(self
             .host
@@ -426,6 +427,7 @@ fn merge_side(s: MergeSide) -> wit_host::MergeSide {
             })
             .collect(),
         files_truncated: s.files_truncated,
+        files_total: s.files_total,
         first_time: s.first_time,
         last_time: s.last_time,
     }
