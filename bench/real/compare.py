@@ -69,8 +69,11 @@ def git_facts(repo, base, names):
         if not f["merge_bases"]:
             f["diffstat"] = None
             return
-        _, out = git(repo, "diff", "--no-renames", "--shortstat", f"{base}...{b}")
-        f["diffstat"] = shortstat(out.decode())
+        # 128: git cannot read the objects (a snapshot that is a partial clone lacks a few).
+        rc, out = git(repo, "diff", "--no-renames", "--shortstat", f"{base}...{b}", ok=(0, 128))
+        if rc == 128:
+            f["git_error"] = True
+        f["diffstat"] = None if rc else shortstat(out.decode())
 
     def merge_tree(b, f):
         if not f["merge_bases"]:
@@ -78,7 +81,11 @@ def git_facts(repo, base, names):
             f["squash"] = False
             return
         rc, out = git(repo, "merge-tree", "--write-tree", "--name-only", "-z", "--no-messages",
-                      base, b, ok=(0, 1))
+                      base, b, ok=(0, 1, 128))
+        if rc == 128 or f.get("git_error"):
+            f["git_error"] = True
+            f["conflicts"], f["squash"] = None, None
+            return
         parts = out.decode(errors="surrogateescape").split("\0")
         tree, paths = parts[0], sorted({p for p in parts[1:] if p})
         f["conflicts"] = ["conflicts", paths] if rc == 1 else ["clean", []]
@@ -157,6 +164,8 @@ def main():
     tree_fields = {"diffstat", "squash", "conflicts.verdict", "conflicts.paths"}
     agree = {k: 0 for k in fields}
     unknown = {k: 0 for k in fields}
+    # Branches git itself could not answer for (objects missing): not compared.
+    git_failed = {k: 0 for k in fields}
     diffs = []
     for b in names:
         g, t = gfacts.get(b), tfacts.get(b)
@@ -173,6 +182,9 @@ def main():
                 tv = t["conflicts"] and t["conflicts"][1]
             else:
                 gv, tv = g[k], t[k]
+            if g.get("git_error") and k in tree_fields:
+                git_failed[k] += 1
+                continue
             # Trellis left the fact out and said why (a branch error): unknown, not wrong.
             if tv is None and gv is not None and k in tree_fields and b in terrors:
                 unknown[k] += 1
@@ -186,7 +198,10 @@ def main():
           f"{len(tfacts)} in Trellis' report, {len(terrors)} branch errors")
     for k in fields:
         extra = f" ({unknown[k]} unknown, with the reason)" if unknown[k] else ""
-        print(f"  {k:20} {agree[k]}/{len(names)} agree, {len(names) - agree[k] - unknown[k]} differ{extra}")
+        if git_failed[k]:
+            extra += f" ({git_failed[k]} git could not answer: objects missing)"
+        differ = len(names) - agree[k] - unknown[k] - git_failed[k]
+        print(f"  {k:20} {agree[k]}/{len(names)} agree, {differ} differ{extra}")
     gs = lambda f: sum(1 for v in gfacts.values() if v.get("squash"))
     ts = lambda f: sum(1 for v in tfacts.values() if v.get("squash"))
     gc = sum(1 for v in gfacts.values() if v.get("conflicts") and v["conflicts"][0] == "conflicts")

@@ -18,9 +18,14 @@ if [ -e "$out" ]; then
     exit 2
 fi
 git -C "$src" rev-parse --git-dir >/dev/null
+# A partial clone (promisor pack) cannot be fetched from (git refuses: "possible repository
+# corruption"); its objects are borrowed through objects/info/alternates instead. Branches whose
+# objects it lacks are reported by both git (compare.py: "git could not answer") and Trellis
+# (unknown, with the reason).
+partial=
 if compgen -G "$src/objects/pack/*.promisor" >/dev/null; then
-    echo "$src is a partial clone (promisor pack): objects are missing, merges cannot be compared" >&2
-    exit 1
+    echo "$src is a partial clone: borrowing its objects through alternates; some may be missing" >&2
+    partial=1
 fi
 
 # The default branch: what the snapshot's HEAD names, else main, else master.
@@ -59,7 +64,11 @@ trap 'rm -f "$wanted"' EXIT
         done
 } >"$wanted"
 
-# Objects: fetch the wanted commits by id from the local snapshot (no network involved).
+# Objects: fetch the wanted commits by id from the local snapshot (no network involved), or
+# borrow them all from a partial clone.
+if [ -n "$partial" ]; then
+    echo "$src/objects" >"$out/objects/info/alternates"
+else
 cut -d' ' -f1 "$wanted" | sort -u |
     git -C "$out" -c protocol.file.allow=always -c uploadpack.allowAnySHA1InWant=true \
         fetch --quiet --no-tags --no-write-fetch-head --stdin "$src" 2>/dev/null ||
@@ -70,8 +79,9 @@ cut -d' ' -f1 "$wanted" | sort -u |
         git -C "$out" for-each-ref --format='delete %(refname)' refs/trellis-bench-tmp/ |
             git -C "$out" update-ref --stdin
     }
+fi
 awk '{print "create refs/heads/" $2 " " $1}' "$wanted" | git -C "$out" update-ref --stdin
 git -C "$out" symbolic-ref HEAD "refs/heads/$default"
-git -C "$out" gc --quiet --prune=now
+[ -n "$partial" ] || git -C "$out" gc --quiet --prune=now
 git -C "$out" commit-graph write --reachable 2>/dev/null
 git -C "$out" for-each-ref refs/heads/ | wc -l
