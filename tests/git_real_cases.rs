@@ -494,3 +494,29 @@ fn a_conflict_between_merge_bases_stays_in_the_virtual_base_as_in_git() {
         Value::from(vec!["f.txt"])
     );
 }
+
+/// git/git `pr/1000` (and 23 more): the branch only renames a file the base changed since. git's
+/// merge moves the base's version to the new name, so the result is not the base's tree; the
+/// reduced trees, built from the base's changes already moved to the new name, agreed with each
+/// other, and Trellis called the branch squash-merged — safe to delete, wrongly.
+#[test]
+fn a_branch_renaming_a_file_the_base_changed_is_not_squash_merged() {
+    let mut repo = Repo::new();
+    let lines: String = (1..=30)
+        .map(|i| format!("line {i} of the notes\n"))
+        .collect();
+    repo.commit_file("INSTALL", &lines, "start");
+    repo.commit_file("other.txt", "other\n", "another file");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.git(&["mv", "INSTALL", "Readme.md"]);
+    repo.git(&["commit", "-q", "-m", "rename"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit_file(
+        "INSTALL",
+        &lines.replace("line 3 of", "line three of"),
+        "edit",
+    );
+    let facts = scan_and_compare(&repo);
+    assert_eq!(facts["topic"]["squash_merged"], false);
+    assert_eq!(facts["topic"]["conflicts"]["verdict"], "clean");
+}

@@ -124,6 +124,11 @@ impl Merger {
         let relocated = Relocation::apply(&base.changes, branch, &on_base, &on_branch, &moves)?;
         git_only.extend(relocated.rename_delete.iter().cloned());
         git_only.extend(relocated.split.iter().cloned());
+        // A file the base changed and the branch renamed: the merge puts the base's version at
+        // the branch's new name, so its result is not the base's tree even when the reduced
+        // trees (built from the moved changes) agree. Squash detection must not call such a
+        // branch merged.
+        let base_moved = !on_branch.is_empty();
         let owned_base;
         let base = match relocated.base {
             Some(changes) => {
@@ -133,7 +138,7 @@ impl Merger {
             None => base,
         };
         let branch = relocated.branch.as_deref().unwrap_or(branch);
-        let prediction = match relevant_paths(base, branch) {
+        let mut prediction = match relevant_paths(base, branch) {
             Some(paths) => self.merge_reduced(repo, base, branch, &paths, labels)?,
             // Disjoint changes: the merge applies every branch change to the base.
             None => MergePrediction {
@@ -141,6 +146,7 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             },
         };
+        prediction.changes_nothing &= !base_moved;
         unclean |= !git_only.is_empty();
         if !unclean {
             return Ok(prediction);
