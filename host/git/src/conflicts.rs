@@ -1010,13 +1010,29 @@ fn set_up<'m>(
 /// joined more than once, each way.
 pub fn virtual_merge_base(
     repo: &gix::Repository,
-    mut merge_bases: Vec<ObjectId>,
+    merge_bases: Vec<ObjectId>,
 ) -> Result<ObjectId, MergeError> {
     use merge::blob::builtin_driver::{binary, text};
     let fail = |what: &str, e: &dyn std::fmt::Display| MergeError::Merge {
         what: what.into(),
         source: e.to_string().into(),
     };
+    // git merges the merge bases oldest first (`get_merge_bases` lists them newest first by
+    // committer date, merge-ort reverses the list): with many of them (git/git's branches have
+    // dozens) the order decides the nesting of conflict markers in the virtual base, and so
+    // which paths the outer merge finds in conflict. Popped from the end: newest first here.
+    let mut dated = Vec::with_capacity(merge_bases.len());
+    for id in merge_bases {
+        let time = repo
+            .find_commit(id)
+            .map_err(|e| fail("a merge base", &e))?
+            .time()
+            .map_err(|e| fail("a merge base", &e))?
+            .seconds;
+        dated.push((time, id));
+    }
+    dated.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut merge_bases: Vec<ObjectId> = dated.into_iter().map(|(_, id)| id).collect();
     let Some(mut merged) = merge_bases.pop() else {
         return Err(fail("the merge bases", &"there are none"));
     };
