@@ -1031,7 +1031,7 @@ pub fn virtual_merge_base(
             .seconds;
         dated.push((time, id));
     }
-    dated.sort_by(|a, b| b.0.cmp(&a.0));
+    dated.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
     let mut merge_bases: Vec<ObjectId> = dated.into_iter().map(|(_, id)| id).collect();
     let Some(mut merged) = merge_bases.pop() else {
         return Err(fail("the merge bases", &"there are none"));
