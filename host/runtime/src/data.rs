@@ -91,9 +91,8 @@ impl DataStore {
         }
         let Some(dir) = &self.dir else {
             self.memory.remove(key);
-            let used: u64 = self.memory.iter().map(|(k, v)| encoded_len(k, v)).sum();
             // In memory nothing is older than anything else that matters: drop by key order.
-            let mut used = used;
+            let mut used: u64 = self.memory.iter().map(|(k, v)| encoded_len(k, v)).sum();
             while used + size > self.cap {
                 let Some((k, v)) = self.memory.pop_first() else {
                     break;
