@@ -3,7 +3,7 @@
 //! 0.2.0, and every answer of `range-history`, `range-changes` and `added-lines` is compared
 //! with what the git CLI says about the same repository.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Bad input gets one clear line on stderr and exit code 2; nothing panics.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

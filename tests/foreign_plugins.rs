@@ -2,7 +2,7 @@
 //! the sources in `tests/fixtures/` by the real toolchains, load and run under the default
 //! limits, and when they fail, the author's message reaches the user.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{DAY, Repo, foreign_plugin, now, trellis};

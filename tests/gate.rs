@@ -3,7 +3,7 @@
 //! in all of them — on repositories built here, with a real policy plugin
 //! (`tests/fixtures/plugins/findings-from-config`) reporting the findings each test lists.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

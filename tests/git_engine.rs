@@ -3,7 +3,7 @@
 //! diffstat, squash-merged and conflict prediction must all equal git's. Also robustness:
 //! broken refs, missing and corrupt objects, shallow clones, odd ref names, the facts cache.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;

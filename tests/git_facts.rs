@@ -1,6 +1,6 @@
 //! Branch facts against the git CLI: every number `trellis scan` reports must equal git's.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

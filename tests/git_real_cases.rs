@@ -2,7 +2,7 @@
 //! tokio's pull-request heads, `bench/real/`): each test builds the shape with the git CLI and
 //! asserts that conflict prediction and squash detection equal `git merge-tree`.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The plugin store end to end: install, upgrade, roll back, enable, disable, remove, verify and
 //! sign, with real components, real processes, SIGKILL at random instants and two writers at once.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

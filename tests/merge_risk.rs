@@ -3,7 +3,7 @@
 //! `merge_history`), kept in the plugin's store between scans, refusing thin histories, and
 //! summarising through a fake OpenAI-compatible endpoint on 127.0.0.1 that checks every request.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -3,7 +3,7 @@
 //! answer is compared with git's (`merge-tree`, `rev-list`, `diff --numstat`, `log`); its run
 //! counter shows the store persisting between scans, capped, keyed safely and granted.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Plugins end to end: real components built from `plugins/` and `tests/fixtures/`, run by the
 //! real binary in the sandbox.
 
-mod support;
+use crate::support;
 
 use support::{DAY, Repo, findings, now, plugin, scan_json, trellis};
 

@@ -2,7 +2,7 @@
 //! branch planted to break it (and others planted not to), scanned by the real binary with the
 //! real plugin; every rule's findings are compared with the known answer, exactly.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

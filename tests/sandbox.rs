@@ -3,7 +3,7 @@
 //! each, the host survives, reports the precise reason, and the other plugins of the same scan
 //! produce their normal results.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! entry someone else wrote; a cache directory others can write is not used, and a tampered
 //! facts cache is ignored.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

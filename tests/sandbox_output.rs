@@ -3,7 +3,7 @@
 //! denied capabilities. What reaches a terminal is escaped, what reaches the report is capped,
 //! and JSON keeps the exact text within the caps.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

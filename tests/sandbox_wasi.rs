@@ -2,7 +2,7 @@
 //! memory through them (header fields, request bodies), nor leave requests behind that starve
 //! the next plugin. Each scan runs the real binary while its peak RSS (`VmHWM`) is watched.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,7 +2,7 @@
 //! clamping of plans, the fallback when a tuner fails, the run history with the scan profile
 //! handed back to the tuner, `trellis tune`, `--strategy`, and the profile in the JSON report.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;
