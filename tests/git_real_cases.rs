@@ -520,3 +520,180 @@ fn a_branch_renaming_a_file_the_base_changed_is_not_squash_merged() {
     assert_eq!(facts["topic"]["squash_merged"], false);
     assert_eq!(facts["topic"]["conflicts"]["verdict"], "clean");
 }
+
+/// git/git `pr/358`: `RelNotes` was a symlink that the base re-pointed and the branch replaced
+/// with a regular file. git cannot merge entries of distinct types: it keeps the symlink at the
+/// path and moves the regular file to `RelNotes~pr_358` (the side's name, `/` as `_`), and lists
+/// both; Trellis listed only `RelNotes`. Both directions, in one branch.
+#[test]
+fn entries_of_distinct_types_at_one_path_are_moved_apart_as_in_git() {
+    let mut repo = Repo::new();
+    repo.commit_file("notes/1.txt", "one\n", "notes");
+    for link in ["RelNotes", "Latest"] {
+        std::os::unix::fs::symlink("notes/1.txt", repo.path().join(link)).expect("symlink");
+    }
+    repo.commit_file("keep.txt", "keep\n", "links");
+    repo.git(&["checkout", "-q", "-b", "pr/358"]);
+    std::fs::remove_file(repo.path().join("RelNotes")).expect("rm");
+    std::fs::remove_file(repo.path().join("Latest")).expect("rm");
+    std::os::unix::fs::symlink("notes/2.txt", repo.path().join("Latest")).expect("symlink");
+    repo.commit_file("RelNotes", "the notes, inline\n", "a file, no link");
+    repo.git(&["checkout", "-q", "main"]);
+    std::fs::remove_file(repo.path().join("RelNotes")).expect("rm");
+    std::fs::remove_file(repo.path().join("Latest")).expect("rm");
+    std::os::unix::fs::symlink("notes/2.txt", repo.path().join("RelNotes")).expect("symlink");
+    repo.commit_file("Latest", "latest, inline\n", "re-point, and a file");
+    let facts = scan_and_compare(&repo);
+    assert_eq!(
+        facts["pr/358"]["conflicts"]["paths"],
+        Value::from(vec!["Latest", "Latest~main", "RelNotes", "RelNotes~pr_358"])
+    );
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// git/git's workflow in small: topics fork from `main`, edit three text files and a symlink,
+/// are merged into `next` and later into `main` (conflicts resolved each their own way), `main`
+/// is merged into `next` now and then, and branches fork from `next`. Such a branch has many
+/// merge bases with `main` (the topics in both), which conflict with one another and have
+/// several merge bases of their own. Returns the repository and the most merge bases any
+/// branch has with `main`.
+fn tangled_history(seed: u64, steps: usize) -> (Repo, usize) {
+    const FILES: [&str; 3] = ["a.txt", "b.txt", "c.txt"];
+    let mut rng = Rng(seed);
+    let mut repo = Repo::new();
+    for file in FILES {
+        let text: String = (1..=8).map(|i| format!("{file} line {i}\n")).collect();
+        std::fs::write(repo.path().join(file), text).expect("write");
+    }
+    std::os::unix::fs::symlink("a.txt", repo.path().join("link")).expect("symlink");
+    repo.commit_file("keep.txt", "keep\n", "start");
+    repo.git(&["branch", "next"]);
+    let edit = |repo: &mut Repo, rng: &mut Rng, what: &str| {
+        // The clock makes every edit a change.
+        let what = &format!("{what} at {}", repo.clock);
+        if rng.below(6) == 0 {
+            let link = repo.path().join("link");
+            std::fs::remove_file(&link).expect("rm link");
+            let target = FILES[rng.below(3) as usize];
+            std::os::unix::fs::symlink(format!("{target}#{what}"), &link).expect("symlink");
+        } else {
+            let file = FILES[rng.below(3) as usize];
+            edit_line(repo, rng, file, what);
+        }
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", what]);
+        repo.clock += 60;
+    };
+    let merge = |repo: &mut Repo, rng: &mut Rng, into: &str, what: &str| {
+        repo.git(&["checkout", "-q", into]);
+        let message = format!("merge {what} into {into}");
+        let out = repo.git_output(&["merge", "-q", "--no-ff", "-m", &message, what]);
+        if !out.status.success() {
+            let unmerged = repo.git(&["diff", "--name-only", "--diff-filter=U"]);
+            for path in unmerged.lines() {
+                let side = if rng.below(2) == 0 {
+                    "--ours"
+                } else {
+                    "--theirs"
+                };
+                repo.git(&["checkout", side, "--", path]);
+                if path != "link" && rng.below(2) == 0 {
+                    edit_line(repo, rng, path, &format!("{message}, resolved"));
+                }
+            }
+            repo.git(&["add", "-A"]);
+            repo.git(&["commit", "-q", "--no-edit"]);
+        }
+        repo.clock += 60;
+    };
+    let (mut topics, mut in_next) = (Vec::new(), Vec::new());
+    for step in 0..steps {
+        match rng.below(10) {
+            0..=3 => {
+                let topic = format!("topic-{step}");
+                repo.git(&["checkout", "-q", "-b", &topic, "main"]);
+                for _ in 0..1 + rng.below(2) {
+                    edit(&mut repo, &mut rng, &format!("{topic} edit"));
+                }
+                topics.push(topic);
+            }
+            4..=6 if !topics.is_empty() => {
+                let topic = topics.swap_remove(rng.below(topics.len() as u64) as usize);
+                merge(&mut repo, &mut rng, "next", &topic);
+                in_next.push(topic);
+            }
+            7 | 8 if !in_next.is_empty() => {
+                let topic = in_next.swap_remove(rng.below(in_next.len() as u64) as usize);
+                merge(&mut repo, &mut rng, "main", &topic);
+                repo.git(&["branch", "-q", "-D", &topic]);
+            }
+            _ => merge(&mut repo, &mut rng, "next", "main"),
+        }
+        if step % 5 == 4 {
+            let branch = format!("pr-{step}");
+            repo.git(&["checkout", "-q", "-b", &branch, "next"]);
+            edit(&mut repo, &mut rng, &format!("{branch} edit"));
+        }
+    }
+    repo.git(&["checkout", "-q", "main"]);
+    let most = repo
+        .git(&["for-each-ref", "--format=%(refname:short)", "refs/heads"])
+        .lines()
+        .filter(|b| *b != "main")
+        .map(|b| {
+            repo.git(&["merge-base", "--all", "main", b])
+                .lines()
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    (repo, most)
+}
+
+/// Sets a random line of `file` to `text`.
+fn edit_line(repo: &Repo, rng: &mut Rng, file: &str, text: &str) {
+    let path = repo.path().join(file);
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .expect("read")
+        .lines()
+        .map(String::from)
+        .collect();
+    let at = rng.below(lines.len() as u64) as usize;
+    lines[at] = text.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+}
+
+/// git/git `pr/151`, `pr/1192` and six more: branches with dozens of merge bases that conflict
+/// with one another. git merges them as merge-ort does — oldest first, every merge of the loop
+/// at depth 1 (markers of 9 characters), the merge bases of two merge bases merged one level
+/// deeper by the same rules, text by git's algorithm with markers kept — and gix's virtual merge
+/// base lengthened the markers at each merge, merged the deeper levels its own way (text
+/// resolved with "ours") and its text with its own diff, so conflict paths differed.
+#[test]
+fn merge_bases_merge_among_themselves_as_in_git() {
+    let mut most = 0;
+    for seed in [
+        0x9e37_79b9_7f4a_7c15,
+        0x2545_f491_4f6c_dd1d,
+        0x5851_f42d_4c95_7f2d,
+    ] {
+        let (repo, bases) = tangled_history(seed, 80);
+        most = most.max(bases);
+        scan_and_compare(&repo);
+    }
+    assert!(
+        most >= 5,
+        "the histories should have 5+ merge bases, not {most}"
+    );
+}

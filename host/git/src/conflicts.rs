@@ -36,6 +36,8 @@ pub struct Merger {
     style: xdiff::ConflictStyle,
     /// git's rename similarity, with the span hashes of the blobs seen so far.
     similarity: renames::Similarity,
+    /// The options of merges between merge bases (see [`Merger::merge_virtual`]).
+    virtual_options: merge::tree::Options,
 }
 
 impl Merger {
@@ -47,6 +49,7 @@ impl Merger {
         // says; gix takes `diff.algorithm` (default Myers), which pairs lines differently and
         // can merge cleanly what git reports as a content conflict.
         options.blob_merge.text.diff_algorithm = gix::diff::blob::Algorithm::Histogram;
+        let virtual_options = virtual_options(options.clone());
         // Renames are paired by git's rules before merging (see `Relocation`): gix's own
         // pairing (a line-diff similarity, another order) disagrees with git's.
         options.rewrites = None;
@@ -71,7 +74,49 @@ impl Merger {
             options,
             style,
             similarity: Default::default(),
+            virtual_options,
         })
+    }
+
+    /// Merges the trees `[ancestor, ours, theirs]` of two merge bases as git's merge-ort does
+    /// at `depth` (≥ 1) of a virtual merge base, and returns the merged tree, written to the
+    /// object memory: what cannot be merged keeps the ancestor's version, text conflicts keep
+    /// their markers.
+    fn merge_virtual(
+        &mut self,
+        repo: &gix::Repository,
+        [ancestor, ours, theirs]: [ObjectId; 3],
+        depth: u8,
+    ) -> Result<ObjectId, String> {
+        let mut options = self.virtual_options.clone();
+        options.marker_size_multiplier = depth;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            merge::tree(
+                &ancestor,
+                &ours,
+                &theirs,
+                merge::blob::builtin_driver::text::Labels {
+                    ancestor: None,
+                    current: Some(VIRTUAL_LABELS[0].into()),
+                    other: Some(VIRTUAL_LABELS[1].into()),
+                },
+                &repo.objects,
+                |buf| repo.write_blob(buf).map(|id| id.detach()),
+                &mut self.diff_state,
+                &mut self.diff_cache,
+                &mut self.blob_merge,
+                options,
+            )
+        }))
+        .map_err(panic_reason)?
+        .map_err(|e| format!("merging merge bases failed: {e}"))?;
+        let mut outcome = outcome;
+        let markers = MARKER_SIZE + 2 * usize::from(depth);
+        self.redo_content_merges(repo, &mut outcome, Some(markers))?;
+        outcome
+            .tree
+            .write(|t| repo.write_object(t).map(|id| id.detach()))
+            .map_err(|e| format!("cannot write the merged tree: {e}"))
     }
 
     /// Predicts merging a branch into the base, given the three trees and both sides' changes
@@ -194,17 +239,10 @@ impl Merger {
                 self.options.clone(),
             )
         }))
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
-            format!("cannot be sure: gix's merge failed unexpectedly ({what})")
-        })?
+        .map_err(panic_reason)?
         .map_err(fail)?;
         let mut outcome = outcome;
-        self.redo_content_merges(repo, &mut outcome)?;
+        self.redo_content_merges(repo, &mut outcome, None)?;
         let how = merge::tree::TreatAsUnresolved::git();
         let unresolved = outcome.has_unresolved_conflicts(how);
         let mut tree = outcome.tree;
@@ -244,19 +282,29 @@ impl Merger {
                 .iter()
                 .map(|c| content_location(c).to_str_lossy().into_owned()),
         );
-        // git also lists the source and both destinations of a rename/rename (1 to 2).
         for conflict in outcome.conflicts.iter().filter(|c| c.is_unresolved(how)) {
-            if let Err(merge::tree::ResolutionFailure::OursRenamedTheirsRenamedDifferently {
-                ..
-            }) = &conflict.resolution
-            {
-                for path in [
-                    conflict.ours.source_location(),
-                    conflict.ours.location(),
-                    conflict.theirs.location(),
-                ] {
-                    conflicted.insert(path.to_str_lossy().into_owned());
+            use merge::tree::ResolutionFailure as Failure;
+            match &conflict.resolution {
+                // git also lists the source and both destinations of a rename/rename (1 to 2).
+                Err(Failure::OursRenamedTheirsRenamedDifferently { .. }) => {
+                    for path in [
+                        conflict.ours.source_location(),
+                        conflict.ours.location(),
+                        conflict.theirs.location(),
+                    ] {
+                        conflicted.insert(path.to_str_lossy().into_owned());
+                    }
                 }
+                Err(Failure::Unknown) => {
+                    if let Some(moved) = distinct_types(conflict, labels) {
+                        let path = conflict.ours.location().to_str_lossy().into_owned();
+                        if moved.iter().all(Option::is_some) {
+                            conflicted.remove(&path);
+                        }
+                        conflicted.extend(moved.into_iter().flatten());
+                    }
+                }
+                _ => {}
             }
         }
         Ok(MergePrediction {
@@ -275,9 +323,12 @@ impl Merger {
         path: &BStr,
         [ancestor, current, other]: [FileEntry; 3],
     ) -> Result<bool, String> {
-        if let Some(text) =
-            self.text_merge(repo, path, [Some(ancestor), Some(current), Some(other)])?
-        {
+        if let Some(text) = self.text_merge(
+            repo,
+            path,
+            [Some(ancestor), Some(current), Some(other)],
+            None,
+        )? {
             return Ok(text.merged.text.is_some_and(|t| t == text.current));
         }
         use merge::blob::ResourceKind;
@@ -316,11 +367,15 @@ impl Merger {
 
     /// git's content merge of one file (`None` where git would not merge it as text — a merge
     /// driver from the attributes, binary or too large content: gix's merge stands there).
+    ///
+    /// With `markers`, conflicts are written into the merged text (a merge between merge
+    /// bases); without, the text is only there when the merge is clean.
     fn text_merge(
         &mut self,
         repo: &gix::Repository,
         path: &BStr,
         sides: [Option<FileEntry>; 3],
+        markers: Option<xdiff::Markers<'_>>,
     ) -> Result<Option<TextMerge>, String> {
         use merge::blob::platform::{DriverChoice, resource::Data};
         use merge::blob::{BuiltinDriver, ResourceKind};
@@ -367,8 +422,22 @@ impl Merger {
         if [ancestor, current, other].into_iter().any(is_binary) {
             return Ok(None);
         }
-        let merged = xdiff::merge(ancestor, current, other, self.style)
-            .map_err(|_| format!("git cannot merge {path}: its histogram diff gives up on it"))?;
+        let unmergeable = |_| format!("git cannot merge {path}: its histogram diff gives up on it");
+        let merged = match markers {
+            // merge-ort writes the conflicts of merge bases in the `merge` style only when
+            // that is the configured style; git's other styles are left to gix there.
+            Some(markers) if self.style == xdiff::ConflictStyle::Merge => {
+                let (conflicts, text) =
+                    xdiff::merge_with_markers(ancestor, current, other, markers)
+                        .map_err(unmergeable)?;
+                xdiff::Merged {
+                    conflicts,
+                    text: Some(text),
+                }
+            }
+            Some(_) => return Ok(None),
+            None => xdiff::merge(ancestor, current, other, self.style).map_err(unmergeable)?,
+        };
         Ok(Some(TextMerge {
             merged,
             current: current.to_vec(),
@@ -376,11 +445,13 @@ impl Merger {
     }
 
     /// Redoes gix's content merges with git's algorithm: its verdict replaces gix's, and a
-    /// clean result takes the place of gix's merged blob in the tree.
+    /// clean result takes the place of gix's merged blob in the tree. In a merge between merge
+    /// bases (`marker_size` given) conflicted text takes that place too, with git's markers.
     fn redo_content_merges(
         &mut self,
         repo: &gix::Repository,
         outcome: &mut merge::tree::Outcome<'_>,
+        marker_size: Option<usize>,
     ) -> Result<(), String> {
         use merge::tree::Resolution;
         for conflict in &mut outcome.conflicts {
@@ -406,18 +477,47 @@ impl Merger {
                 Some(file(conflict.ours.entry_mode_and_id())),
                 Some(file(conflict.theirs.entry_mode_and_id())),
             ];
-            let Some(text) = self.text_merge(repo, location.as_bstr(), sides)? else {
+            // merge-ort names the sides `Temporary merge branch 1:path` where a rename made
+            // the paths differ.
+            let names = VIRTUAL_LABELS.map(BString::from);
+            let paths = [
+                conflict.ours.source_location(),
+                conflict.ours.location(),
+                conflict.theirs.source_location(),
+                conflict.theirs.location(),
+            ];
+            let names = if paths.iter().all(|p| *p == paths[0]) {
+                names
+            } else {
+                let [mut ours, mut theirs] = names;
+                for (name, path) in [
+                    (&mut ours, conflict.ours.location()),
+                    (&mut theirs, conflict.theirs.location()),
+                ] {
+                    name.push(b':');
+                    name.extend_from_slice(path);
+                }
+                [ours, theirs]
+            };
+            let markers = marker_size.map(|size| xdiff::Markers {
+                size,
+                ours: names[0].as_slice(),
+                theirs: names[1].as_slice(),
+            });
+            let Some(text) = self.text_merge(repo, location.as_bstr(), sides, markers)? else {
                 continue;
             };
-            let (resolution, merged_blob_id) = match &text.merged.text {
-                Some(data) => {
-                    let id = repo
-                        .write_blob(data)
-                        .map_err(|e| format!("cannot write a blob to memory: {e}"))?
-                        .detach();
-                    (merge::blob::Resolution::Complete, id)
-                }
-                None => (merge::blob::Resolution::Conflict, content.merged_blob_id),
+            let merged_blob_id = match &text.merged.text {
+                Some(data) => repo
+                    .write_blob(data)
+                    .map_err(|e| format!("cannot write a blob to memory: {e}"))?
+                    .detach(),
+                None => content.merged_blob_id,
+            };
+            let resolution = if text.merged.conflicts == 0 {
+                merge::blob::Resolution::Complete
+            } else {
+                merge::blob::Resolution::Conflict
             };
             if resolution == content.resolution && merged_blob_id == content.merged_blob_id {
                 continue;
@@ -437,7 +537,7 @@ impl Merger {
                 }) => *merged_blob = git,
                 _ => continue,
             }
-            if resolution == merge::blob::Resolution::Complete {
+            if text.merged.text.is_some() {
                 let mode = sides[1]
                     .or(sides[2])
                     .map_or(gix::objs::tree::EntryKind::Blob, |e| e.mode.kind());
@@ -457,6 +557,84 @@ fn content_location(conflict: &merge::tree::Conflict) -> &BStr {
     match (&conflict.ours, &conflict.theirs) {
         (c @ C::Rewrite { .. }, _) | (_, c @ C::Rewrite { .. }) | (c, _) => c.location(),
     }
+}
+
+/// git's conflict marker size (`DEFAULT_CONFLICT_MARKER_SIZE`).
+const MARKER_SIZE: usize = 7;
+
+/// The names merge-ort gives the sides of merges between merge bases.
+const VIRTUAL_LABELS: [&str; 2] = ["Temporary merge branch 1", "Temporary merge branch 2"];
+
+/// The options of merges between merge bases, from the outer merge's: merge-ort lets the
+/// ancestor win what cannot be merged and keeps text conflicts with their markers in the merged
+/// base (longer at each level), so that a line both sides later resolved their own way
+/// conflicts again. Renames are detected by gix there (the outer merge pairs them by git's
+/// rules on reduced trees).
+fn virtual_options(mut options: merge::tree::Options) -> merge::tree::Options {
+    use merge::blob::builtin_driver::{binary, text};
+    options.tree_conflicts = Some(merge::tree::ResolveWith::Ancestor);
+    options.blob_merge.is_virtual_ancestor = true;
+    if !matches!(
+        options.blob_merge.text.conflict,
+        text::Conflict::Keep { .. }
+    ) {
+        options.blob_merge.text.conflict = text::Conflict::default();
+    }
+    options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
+    options.symlink_conflicts = Some(binary::ResolveWith::Ancestor);
+    options
+}
+
+/// A panic in gix (a debug assertion it trips on some rename shapes) must not take the whole
+/// scan down: the branch's merge facts are then unknown, with this reason.
+fn panic_reason(panic: Box<dyn std::any::Any + Send>) -> String {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no message");
+    format!("cannot be sure: gix's merge failed unexpectedly ({what})")
+}
+
+/// Where git's merge-ort moves the entries of a path both sides changed into entries of
+/// distinct types (file, symlink, submodule), which it cannot merge: the regular file moves
+/// to `path~side` (the side's name with `/` as `_`), both entries when neither is a regular
+/// file; `None` when the conflict is not of that kind. gix leaves the ancestor there and
+/// calls the conflict unknown.
+fn distinct_types(
+    conflict: &merge::tree::Conflict,
+    (ours_name, theirs_name): (&str, &str),
+) -> Option<[Option<String>; 2]> {
+    use gix::diff::tree_with_rewrites::Change as C;
+    use gix::objs::tree::EntryKind;
+    let (C::Modification { .. }, C::Modification { .. }) = (&conflict.ours, &conflict.theirs)
+    else {
+        return None;
+    };
+    let path = conflict.ours.location();
+    if path != conflict.theirs.location() {
+        return None;
+    }
+    let kind = |c: &C| c.entry_mode().kind();
+    let regular = |k: EntryKind| matches!(k, EntryKind::Blob | EntryKind::BlobExecutable);
+    let (ours, theirs) = (kind(&conflict.ours), kind(&conflict.theirs));
+    if ours == theirs || (regular(ours) && regular(theirs)) {
+        return None;
+    }
+    let moved = |side: &str| {
+        Some(format!(
+            "{}~{}",
+            path.to_str_lossy(),
+            side.replace('/', "_")
+        ))
+    };
+    Some(if regular(ours) {
+        [moved(ours_name), None]
+    } else if regular(theirs) {
+        [None, moved(theirs_name)]
+    } else {
+        [moved(ours_name), moved(theirs_name)]
+    })
 }
 
 /// Whether a conflict is nothing but a content merge with conflicts.
@@ -1004,105 +1182,107 @@ fn set_up<'m>(
 
 /// The tree of the virtual merge base git's recursive merge builds from several merge bases.
 ///
-/// This is gix's `virtual_merge_base` with one difference: two merge bases without a common
-/// ancestor of their own are merged with the empty tree as their ancestor, as git's merge-ort
-/// does (gix refuses them with "No common ancestor"). That happens when two histories were
-/// joined more than once, each way.
+/// This is git's merge-ort recursion (`merge_ort_internal`), not gix's `virtual_merge_base`,
+/// whose choices differ from git's where many merge bases conflict among themselves (git/git's
+/// branches have dozens):
+/// - the merge bases are merged oldest first, each merge at depth 1 with conflict markers of
+///   7 + 2 × depth characters (gix lengthens them at every merge of the loop);
+/// - two merged bases with several merge bases of their own are merged over their own virtual
+///   base, one level deeper, by the same rules (gix resolves text conflicts there with "ours"
+///   and gives up on any other);
+/// - two merged bases without a common ancestor are merged over the empty tree (gix refuses);
+/// - text is merged by git's algorithm (`xdiff`), conflicts kept with their markers.
 pub fn virtual_merge_base(
     repo: &gix::Repository,
     merge_bases: Vec<ObjectId>,
 ) -> Result<ObjectId, MergeError> {
-    use merge::blob::builtin_driver::{binary, text};
-    let fail = |what: &str, e: &dyn std::fmt::Display| MergeError::Merge {
-        what: what.into(),
-        source: e.to_string().into(),
-    };
-    // git merges the merge bases oldest first (`get_merge_bases` lists them newest first by
-    // committer date, merge-ort reverses the list): with many of them (git/git's branches have
-    // dozens) the order decides the nesting of conflict markers in the virtual base, and so
-    // which paths the outer merge finds in conflict. Popped from the end: newest first here.
-    let mut dated = Vec::with_capacity(merge_bases.len());
-    for id in merge_bases {
-        let time = repo
-            .find_commit(id)
-            .map_err(|e| fail("a merge base", &e))?
-            .time()
-            .map_err(|e| fail("a merge base", &e))?
-            .seconds;
-        dated.push((time, id));
+    if let [only] = merge_bases[..] {
+        return tree_of(repo, only).map_err(MergeError::Object);
     }
-    dated.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
-    let mut merge_bases: Vec<ObjectId> = dated.into_iter().map(|(_, id)| id).collect();
-    let Some(mut merged) = merge_bases.pop() else {
-        return Err(fail("the merge bases", &"there are none"));
-    };
-    if merge_bases.is_empty() {
-        return tree_of(repo, merged).map_err(MergeError::Object);
-    }
-    let mut options: merge::tree::Options = repo
-        .tree_merge_options()
-        .map_err(|e| MergeError::Setup(e.into()))?
-        .into();
-    // What merging merge bases means in git's merge-ort: the ancestor wins what cannot be
-    // merged, and text conflicts stay in the merged base with their markers (longer at each
-    // level), so that a line both sides later resolved their own way conflicts again. gix
-    // resolves them with "ours", and the outer merge then misses those conflicts.
-    options.tree_conflicts = Some(merge::tree::ResolveWith::Ancestor);
-    options.blob_merge.is_virtual_ancestor = true;
-    if !matches!(
-        options.blob_merge.text.conflict,
-        text::Conflict::Keep { .. }
-    ) {
-        options.blob_merge.text.conflict = text::Conflict::default();
-    }
-    options.blob_merge.resolve_binary_with = Some(binary::ResolveWith::Ancestor);
-    options.symlink_conflicts = Some(binary::ResolveWith::Ancestor);
-    let labels = text::Labels {
-        current: Some("Temporary merge branch 1".into()),
-        other: Some("Temporary merge branch 2".into()),
-        ancestor: None,
-    };
-    let setup = |e: gix::Error| MergeError::Setup(e.into());
+    let mut merger = Merger::new(repo).map_err(|e| MergeError::Setup(e.into()))?;
     let cache = repo
         .commit_graph_if_enabled()
-        .map_err(|e| fail("the commit graph", &e))?;
+        .map_err(|e| virtual_failure("the commit graph", &e))?;
     let mut graph = repo.revision_graph(cache.as_ref());
-    let mut diff_cache = repo.diff_resource_cache_for_tree_diff().map_err(setup)?;
-    let mut blob_merge = repo
-        .merge_resource_cache(Default::default())
-        .map_err(setup)?;
-    let mut tree = None;
-    while let Some(next) = merge_bases.pop() {
-        options.marker_size_multiplier += 1;
-        let mut out = merge::commit(
-            merged,
-            next,
-            labels,
-            &mut graph,
-            &mut diff_cache,
-            &mut blob_merge,
-            &repo.objects,
-            &mut |id| id.to_hex().to_string(),
-            merge::commit::Options {
-                allow_missing_merge_base: true,
-                tree_merge: options.clone(),
-                use_first_merge_base: false,
-            },
-        )
-        .map_err(|e| fail("the merge bases", &e))?;
-        // Conflicts stay in the merged base (markers, the ancestor's side): git goes on too.
-        let id = out
-            .tree_merge
-            .tree
-            .write(|t| repo.objects.write(t))
-            .map_err(|e| MergeError::Write {
-                what: "the merge bases' tree".into(),
-                source: e.into(),
-            })?;
-        tree = Some(id);
-        merged = virtual_commit(repo, merged, next, id)?;
+    let mut recursion = VirtualBase {
+        repo,
+        merger: &mut merger,
+        graph: &mut graph,
+    };
+    Ok(recursion.merge_all(merge_bases, 1)?.1)
+}
+
+fn virtual_failure(what: &str, e: &dyn std::fmt::Display) -> MergeError {
+    MergeError::Merge {
+        what: what.into(),
+        source: e.to_string().into(),
     }
-    tree.ok_or_else(|| fail("the merge bases", &"nothing was merged"))
+}
+
+/// The state of one virtual merge base's recursion.
+struct VirtualBase<'a, 'r, 'g, 'c> {
+    repo: &'r gix::Repository,
+    merger: &'a mut Merger,
+    graph: &'a mut gix::revision::plumbing::Graph<
+        'g,
+        'c,
+        gix::revision::plumbing::graph::Commit<gix::revision::plumbing::merge_base::Flags>,
+    >,
+}
+
+impl VirtualBase<'_, '_, '_, '_> {
+    /// Merges `merge_bases` as git does at `depth`; returns the (virtual) commit and its tree.
+    fn merge_all(
+        &mut self,
+        merge_bases: Vec<ObjectId>,
+        depth: u8,
+    ) -> Result<(ObjectId, ObjectId), MergeError> {
+        // git merges the merge bases oldest first: `get_merge_bases` lists them newest first
+        // by committer date, merge-ort reverses the list. With many of them the order decides
+        // the nesting of conflict markers in the virtual base, and so which paths the outer
+        // merge finds in conflict.
+        let mut dated = Vec::with_capacity(merge_bases.len());
+        for id in merge_bases {
+            let time = self
+                .repo
+                .find_commit(id)
+                .map_err(|e| virtual_failure("a merge base", &e))?
+                .time()
+                .map_err(|e| virtual_failure("a merge base", &e))?
+                .seconds;
+            dated.push((time, id));
+        }
+        dated.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
+        let mut oldest_first = dated.into_iter().rev().map(|(_, id)| id);
+        let Some(first) = oldest_first.next() else {
+            return Err(virtual_failure("the merge bases", &"there are none"));
+        };
+        let mut merged = (first, tree_of(self.repo, first)?);
+        for next in oldest_first {
+            let bases = gix::revision::plumbing::merge_base(merged.0, &[next], self.graph)
+                .map_err(|e| virtual_failure("the merge bases of merge bases", &e))?;
+            let ancestor = match bases {
+                None => ObjectId::empty_tree(self.repo.object_hash()),
+                Some(bases) if bases.len() == 1 => tree_of(self.repo, *bases.first())?,
+                Some(bases) => {
+                    let deeper = depth
+                        .checked_add(1)
+                        .ok_or_else(|| virtual_failure("the merge bases", &"nested too deep"))?;
+                    self.merge_all(bases.into(), deeper)?.1
+                }
+            };
+            let tree = self
+                .merger
+                .merge_virtual(
+                    self.repo,
+                    [ancestor, merged.1, tree_of(self.repo, next)?],
+                    depth,
+                )
+                .map_err(|e| virtual_failure("the merge bases", &e))?;
+            merged = (virtual_commit(self.repo, merged.0, next, tree)?, tree);
+        }
+        Ok(merged)
+    }
 }
 
 /// A commit with `tree` and parents `a` and `b`, in object memory: what the next level of a

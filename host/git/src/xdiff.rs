@@ -40,22 +40,76 @@ pub fn merge(
     theirs: &[u8],
     style: ConflictStyle,
 ) -> Result<Merged, Unmergeable> {
+    Ok(match plan(base, ours, theirs, style)? {
+        Plan::Take(text) => Merged {
+            conflicts: 0,
+            text: Some(text.to_vec()),
+        },
+        Plan::Hunks(merge) => {
+            let conflicts = merge.conflicts();
+            Merged {
+                conflicts,
+                text: (conflicts == 0).then(|| merge.text(None)),
+            }
+        }
+    })
+}
+
+/// How conflicts are written into a merged text: `merge`-style markers of `size` characters,
+/// followed by the sides' names (git's `ll_merge` labels).
+#[derive(Debug, Clone, Copy)]
+pub struct Markers<'a> {
+    pub size: usize,
+    pub ours: &'a [u8],
+    pub theirs: &'a [u8],
+}
+
+/// Merges as [`merge`] does with the `merge` conflict style, and returns the number of
+/// conflicts with the merged text, conflicts written with `markers` as
+/// `xdl_fill_merge_buffer` writes them: what git keeps in a virtual merge base.
+pub fn merge_with_markers(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    markers: Markers<'_>,
+) -> Result<(usize, Vec<u8>), Unmergeable> {
+    Ok(match plan(base, ours, theirs, ConflictStyle::Merge)? {
+        Plan::Take(text) => (0, text.to_vec()),
+        Plan::Hunks(merge) => (merge.conflicts(), merge.text(Some(markers))),
+    })
+}
+
+/// What a merge takes: one side whole (the other changed nothing), or hunks of both.
+enum Plan<'a> {
+    Take(&'a [u8]),
+    Hunks(HunkMerge<'a>),
+}
+
+/// The three texts' records and the merge's hunks.
+struct HunkMerge<'a> {
+    base: Vec<&'a [u8]>,
+    ours: Vec<&'a [u8]>,
+    theirs: Vec<&'a [u8]>,
+    hunks: Vec<Hunk>,
+}
+
+/// The hunk-finding part of `xdl_merge`.
+fn plan<'a>(
+    base: &'a [u8],
+    ours: &'a [u8],
+    theirs: &'a [u8],
+    style: ConflictStyle,
+) -> Result<Plan<'a>, Unmergeable> {
     let (base_lines, our_lines, their_lines) = (lines(base), lines(ours), lines(theirs));
     let ours_env = diff(&base_lines, &our_lines)?;
     let theirs_env = diff(&base_lines, &their_lines)?;
     let ours_script = ours_env.script();
     let theirs_script = theirs_env.script();
     if ours_script.is_empty() {
-        return Ok(Merged {
-            conflicts: 0,
-            text: Some(theirs.to_vec()),
-        });
+        return Ok(Plan::Take(theirs));
     }
     if theirs_script.is_empty() {
-        return Ok(Merged {
-            conflicts: 0,
-            text: Some(ours.to_vec()),
-        });
+        return Ok(Plan::Take(ours));
     }
     let level = match style {
         ConflictStyle::Merge => Level::Zealous,
@@ -70,11 +124,118 @@ pub fn merge(
         level,
     );
     if style == ConflictStyle::Merge {
-        hunks = refine_conflicts(&our_lines, &their_lines, hunks)?;
+        hunks = simplify_non_conflicts(refine_conflicts(&our_lines, &their_lines, hunks)?);
     }
-    let conflicts = hunks.iter().filter(|m| m.mode == Mode::Conflict).count();
-    let text = (conflicts == 0).then(|| clean_text(&our_lines, &their_lines, &hunks));
-    Ok(Merged { conflicts, text })
+    Ok(Plan::Hunks(HunkMerge {
+        base: base_lines,
+        ours: our_lines,
+        theirs: their_lines,
+        hunks,
+    }))
+}
+
+impl HunkMerge<'_> {
+    fn conflicts(&self) -> usize {
+        self.hunks
+            .iter()
+            .filter(|m| m.mode == Mode::Conflict)
+            .count()
+    }
+
+    /// `xdl_fill_merge_buffer` (without `favor`): conflicts are left out unless `markers`
+    /// says how to write them, which a clean merge never needs.
+    fn text(&self, markers: Option<Markers<'_>>) -> Vec<u8> {
+        let (ours, theirs) = (&self.ours[..], &self.theirs[..]);
+        let mut out = Vec::new();
+        let mut i = 0i64;
+        for m in &self.hunks {
+            match m.mode {
+                Mode::Ours | Mode::Theirs => {
+                    copy_records(&mut out, ours, i, m.i1 - i, None);
+                    if m.mode == Mode::Ours {
+                        copy_records(&mut out, ours, m.i1, m.chg1, None);
+                    } else {
+                        copy_records(&mut out, theirs, m.i2, m.chg2, None);
+                    }
+                    i = m.i1 + m.chg1;
+                }
+                Mode::Conflict => {
+                    let Some(markers) = markers else { continue };
+                    copy_records(&mut out, ours, i, m.i1 - i, None);
+                    let eol: &[u8] = if self.needs_cr(m) { b"\r\n" } else { b"\n" };
+                    let marker = |out: &mut Vec<u8>, c: u8, name: Option<&[u8]>| {
+                        out.extend(std::iter::repeat_n(c, markers.size));
+                        if let Some(name) = name {
+                            out.push(b' ');
+                            out.extend_from_slice(name);
+                        }
+                        out.extend_from_slice(eol);
+                    };
+                    marker(&mut out, b'<', Some(markers.ours));
+                    copy_records(&mut out, ours, m.i1, m.chg1, Some(eol));
+                    marker(&mut out, b'=', None);
+                    copy_records(&mut out, theirs, m.i2, m.chg2, Some(eol));
+                    marker(&mut out, b'>', Some(markers.theirs));
+                    i = m.i1 + m.chg1;
+                }
+                // Both sides made the same change: ours is copied with what follows.
+                Mode::Identical => {}
+            }
+        }
+        copy_records(&mut out, ours, i, ours.len() as i64 - i, None);
+        out
+    }
+
+    /// `is_cr_needed`: markers end in CRLF when the lines before the conflict on both sides
+    /// (or their first lines) and the base's first line do.
+    fn needs_cr(&self, m: &Hunk) -> bool {
+        let ours = is_eol_crlf(&self.ours, if m.i1 > 0 { m.i1 - 1 } else { 0 });
+        let theirs = || is_eol_crlf(&self.theirs, if m.i2 > 0 { m.i2 - 1 } else { 0 });
+        let base = || is_eol_crlf(&self.base, 0);
+        let decided = match ours {
+            Some(false) => Some(false),
+            _ => match theirs() {
+                Some(false) => Some(false),
+                _ => base(),
+            },
+        };
+        decided.unwrap_or(false)
+    }
+}
+
+/// `is_eol_crlf`: whether record `i` ends in CRLF; `None` when the file cannot tell (it is
+/// empty, or its only line has no end).
+fn is_eol_crlf(recs: &[&[u8]], i: i64) -> Option<bool> {
+    let crlf = |rec: &[u8]| rec.len() > 1 && rec[rec.len() - 2] == b'\r';
+    let i = usize::try_from(i).ok()?;
+    let last = recs.len().checked_sub(1)?;
+    let rec = recs.get(i)?;
+    if i < last || rec.last() == Some(&b'\n') {
+        return Some(crlf(rec));
+    }
+    if i == 0 {
+        return None;
+    }
+    Some(crlf(recs[i - 1]))
+}
+
+/// `xdl_recs_copy`: `count` records from `from`; with `eol`, a last record without a line end
+/// gets one (the markers that follow must start a line).
+fn copy_records(out: &mut Vec<u8>, recs: &[&[u8]], from: i64, count: i64, eol: Option<&[u8]>) {
+    if count < 1 {
+        return;
+    }
+    let copied = recs.iter().skip(from.max(0) as usize).take(count as usize);
+    let mut last: Option<&[u8]> = None;
+    for rec in copied {
+        out.extend_from_slice(rec);
+        last = Some(rec);
+    }
+    if let (Some(eol), Some(last)) = (eol, last)
+        && last.last() != Some(&b'\n')
+    {
+        out.extend_from_slice(eol);
+    }
 }
 
 /// The records of a text: lines with their newline (the last one possibly without).
@@ -1079,6 +1240,25 @@ fn combine(
     out
 }
 
+/// `xdl_simplify_non_conflicts` at the `ZEALOUS` level merge-ort uses: two conflicts next to
+/// each other in the list with at most three lines between them become one.
+fn simplify_non_conflicts(hunks: Vec<Hunk>) -> Vec<Hunk> {
+    let mut out: Vec<Hunk> = Vec::with_capacity(hunks.len());
+    for next in hunks {
+        if let Some(m) = out.last_mut()
+            && m.mode == Mode::Conflict
+            && next.mode == Mode::Conflict
+            && next.i1 - (m.i1 + m.chg1) <= 3
+        {
+            m.chg1 = next.i1 + next.chg1 - m.i1;
+            m.chg2 = next.i2 + next.chg2 - m.i2;
+            continue;
+        }
+        out.push(next);
+    }
+    out
+}
+
 /// `xdl_refine_conflicts`: re-diffs both sides of each conflict; identical sides resolve it,
 /// otherwise only the differing parts stay conflicts.
 fn refine_conflicts(
@@ -1114,33 +1294,6 @@ fn refine_conflicts(
         }
     }
     Ok(out)
-}
-
-/// `xdl_fill_merge_buffer` for a merge without conflicts.
-fn clean_text(ours: &[&[u8]], theirs: &[&[u8]], hunks: &[Hunk]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0i64;
-    let copy = |out: &mut Vec<u8>, recs: &[&[u8]], from: i64, count: i64| {
-        for rec in recs.iter().skip(from as usize).take(count.max(0) as usize) {
-            out.extend_from_slice(rec);
-        }
-    };
-    for m in hunks {
-        match m.mode {
-            Mode::Ours | Mode::Theirs => {
-                copy(&mut out, ours, i, m.i1 - i);
-                if m.mode == Mode::Ours {
-                    copy(&mut out, ours, m.i1, m.chg1);
-                } else {
-                    copy(&mut out, theirs, m.i2, m.chg2);
-                }
-                i = m.i1 + m.chg1;
-            }
-            Mode::Identical | Mode::Conflict => {}
-        }
-    }
-    copy(&mut out, ours, i, ours.len() as i64 - i);
-    out
 }
 
 #[cfg(test)]
@@ -1238,9 +1391,18 @@ mod against_git {
         out
     }
 
-    fn check_cases(seed: u64, cases: usize, lines: (u64, u64), alphabet: &[&str], edits: u64) {
+    /// Checks `cases` random merges against git; returns how many conflicted texts were
+    /// compared whole.
+    fn check_cases(
+        seed: u64,
+        cases: usize,
+        lines: (u64, u64),
+        alphabet: &[&str],
+        edits: u64,
+    ) -> usize {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut rng = Rng(seed);
+        let mut marked_compared = 0;
         for case in 0..cases {
             let n = (lines.0 + rng.below(lines.1 - lines.0)) as usize;
             let base: Vec<String> = (0..n)
@@ -1284,7 +1446,56 @@ mod against_git {
             if git_clean {
                 assert_eq!(merged.text.as_deref(), Some(&out.stdout[..]), "{}", what());
             }
+            // merge-file also joins conflicts separated by lines without letters or digits
+            // (merge-ort does not); where every line has one, the conflicted texts are equal.
+            if !git_clean
+                && ours
+                    .iter()
+                    .all(|l| l.bytes().any(|b| b.is_ascii_alphanumeric()))
+            {
+                let out = Command::new("git")
+                    .current_dir(dir.path())
+                    .args(["merge-file", "-p", "--diff-algorithm=histogram"])
+                    .args([
+                        "--marker-size=9",
+                        "-L",
+                        "ours",
+                        "-L",
+                        "base",
+                        "-L",
+                        "theirs",
+                    ])
+                    .args(["o", "b", "t"])
+                    .output()
+                    .expect("git merge-file");
+                let markers = Markers {
+                    size: 9,
+                    ours: b"ours",
+                    theirs: b"theirs",
+                };
+                let (conflicts, text) =
+                    merge_with_markers(b.as_bytes(), o.as_bytes(), t.as_bytes(), markers)
+                        .expect("merge");
+                assert_eq!(out.status.code(), Some(conflicts as i32), "{}", what());
+                assert_eq!(
+                    String::from_utf8_lossy(&text),
+                    String::from_utf8_lossy(&out.stdout),
+                    "{}",
+                    what()
+                );
+                marked_compared += 1;
+            }
         }
+        marked_compared
+    }
+
+    #[test]
+    fn conflicts_are_written_with_markers_like_git() {
+        // The texts merge-ort keeps in virtual merge bases: markers, sides, CRLF line ends
+        // and missing last newlines as xdiff writes them.
+        let compared = check_cases(0x51ed_2701_9e3c_4a5b, 300, (2, 16), &["a", "b", "c"], 3)
+            + check_cases(0x0dd5_ee1e_7a11_b0b5, 100, (2, 10), &["a\r", "b\r", "c"], 2);
+        assert!(compared > 150, "only {compared} conflicted merges compared");
     }
 
     // Differential tests against `git merge-file`, sized to run in seconds in every test run.
