@@ -458,7 +458,10 @@ impl<'c> TreeWorker<'c> {
             hit.apply(&mut facts);
             return (facts, None);
         }
-        match self.compute(graph, &walked, base_tree) {
+        let computed = self.compute(graph, &walked, base_tree);
+        // What the merges wrote to object memory only lives until the verdict.
+        self.repo.objects.reset_object_memory();
+        match computed {
             Ok(computed) => {
                 if let Some(cache) = cache {
                     cache.put(key, computed.clone());

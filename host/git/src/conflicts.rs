@@ -1091,6 +1091,24 @@ fn write_tree(
     editor.write().map(|id| id.detach()).map_err(fail)
 }
 
+/// Empties `repo`'s object memory when dropped. Merges write there (virtual merge bases,
+/// merged blobs and trees: megabytes for a big tree with dozens of merge bases), and what they
+/// wrote only lives until the verdict, whichever way the answer ends.
+pub struct ObjectMemoryScope<'r>(&'r gix::Repository);
+
+impl<'r> ObjectMemoryScope<'r> {
+    /// A scope for `repo`, which should have object memory enabled.
+    pub fn new(repo: &'r gix::Repository) -> Self {
+        ObjectMemoryScope(repo)
+    }
+}
+
+impl Drop for ObjectMemoryScope<'_> {
+    fn drop(&mut self) {
+        self.0.objects.reset_object_memory();
+    }
+}
+
 /// What merges keep from one to the next: the merger (set up on first use; a failed setup is
 /// kept and reported for every merge) and the base side's changes between the last ancestor
 /// and base trees, shared by every branch merged into the same base from the same ancestor.
@@ -1119,8 +1137,7 @@ impl BaseMerges {
     }
 
     /// Merges the branch whose changes since `trees.ancestor` are `branch` into the base, in
-    /// `repo`'s object memory (reset afterwards: merged objects only live until the verdict).
-    /// `what` names the merge in errors.
+    /// `repo`'s object memory (see [`ObjectMemoryScope`]). `labels` name the sides.
     pub fn merge(
         &mut self,
         repo: &gix::Repository,
@@ -1138,7 +1155,6 @@ impl BaseMerges {
         )?;
         let merger = set_up(&mut self.merger, repo)?;
         let prediction = merger.predict(repo, trees, base, branch, labels);
-        repo.objects.reset_object_memory();
         // The merge modules report their reasons as text ("cannot be sure: …" among them).
         prediction.map_err(|reason| {
             MergeError::Merge {

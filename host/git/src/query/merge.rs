@@ -9,7 +9,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
 use super::super::changes::{Change, tree_of};
-use super::super::conflicts::{MergeTrees, virtual_merge_base};
+use super::super::conflicts::{MergeTrees, ObjectMemoryScope, virtual_merge_base};
 use super::super::diffstat::LineBuffers;
 use super::super::facts::ConflictPrediction;
 use super::{QueryError, QueryState, ResolvedRange};
@@ -116,6 +116,7 @@ pub fn merge_trial(
         .base
         .ok_or_else(|| QueryError::Invalid("a trial merge needs a base".into()))?;
     let tip = range.tip;
+    let _merges = ObjectMemoryScope::new(repo);
     let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
     let merge_bases: Vec<ObjectId> = repo
         .merge_bases_many(base, &[tip])
