@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -105,11 +106,19 @@ def trellis_facts(trellis, repo, base, jobs):
     if jobs:
         cmd[2:2] = ["--jobs", str(jobs)]
     t = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True)
-    elapsed = time.monotonic() - t
+    # wait4 gives this one process's CPU time and peak RSS.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.monotonic() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    usage = {"cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024}
     if p.returncode != 0:
-        sys.exit(f"trellis failed ({p.returncode}): {p.stderr.decode(errors='replace')[:2000]}")
-    report = json.loads(p.stdout)
+        sys.exit(f"trellis failed ({p.returncode}): {stderr.decode(errors='replace')[:2000]}")
+    report = json.loads(stdout)
     repo_report = report["repositories"][0]
     facts = {}
     for b in repo_report["branches"]:
@@ -131,7 +140,7 @@ def trellis_facts(trellis, repo, base, jobs):
             "squash": b.get("squash_merged"),
         }
     errors = {e["name"]: e["error"] for e in repo_report.get("branch_errors", [])}
-    return facts, elapsed, errors, p.stderr.decode(errors="replace")
+    return facts, elapsed, usage, errors, stderr.decode(errors="replace")
 
 
 def main():
@@ -157,7 +166,8 @@ def main():
             with open(args.git_cache, "w") as f:
                 json.dump({"facts": gfacts, "timings": gtimes}, f)
 
-    tfacts, ttime, terrors, tstderr = trellis_facts(args.trellis, repo, args.base, args.jobs)
+    tfacts, ttime, tusage, terrors, tstderr = trellis_facts(
+        args.trellis, repo, args.base, args.jobs)
 
     fields = ["ahead", "behind", "merge_bases", "merged", "diffstat", "squash",
               "conflicts.verdict", "conflicts.paths"]
@@ -210,7 +220,8 @@ def main():
     print(f"  squash-merged: git {gs(0)}, trellis {ts(0)}; conflicting: git {gc}, trellis {tc}"
           f"{f', trellis unknown {tu}' if tu else ''}")
     print("timings (s):")
-    print(f"  trellis scan --conflicts (all facts): {ttime:.2f}")
+    print(f"  trellis scan --conflicts (all facts): {ttime:.2f} wall, "
+          f"{tusage['cpu_seconds']:.2f} CPU, peak RSS {tusage['peak_rss_mib']:.0f} MiB")
     for k, v in gtimes.items():
         print(f"  git {k} loop: {v:.2f}")
     print(f"  git total: {sum(gtimes.values()):.2f}")
@@ -222,7 +233,7 @@ def main():
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "diffs.json"), "w") as f:
             json.dump({"diffs": diffs, "agree": agree, "unknown": unknown, "branches": len(names),
-                       "trellis_seconds": ttime, "git_seconds": gtimes,
+                       "trellis_seconds": ttime, "trellis_usage": tusage, "git_seconds": gtimes,
                        "trellis_stderr": tstderr}, f, indent=1)
     return 0 if not diffs else 1
 

@@ -38,6 +38,8 @@ pub struct Merger {
     similarity: renames::Similarity,
     /// The options of merges between merge bases (see [`Merger::merge_virtual`]).
     virtual_options: merge::tree::Options,
+    /// Tree diffs of merges between merge bases.
+    differ: TreeDiffer,
 }
 
 impl Merger {
@@ -75,6 +77,7 @@ impl Merger {
             style,
             similarity: Default::default(),
             virtual_options,
+            differ: TreeDiffer::default(),
         })
     }
 
@@ -90,6 +93,8 @@ impl Merger {
     ) -> Result<ObjectId, String> {
         let mut options = self.virtual_options.clone();
         options.marker_size_multiplier = depth;
+        let [ancestor, ours, theirs] =
+            self.without_irrelevant_sources(repo, [ancestor, ours, theirs])?;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             merge::tree(
                 &ancestor,
@@ -117,6 +122,75 @@ impl Merger {
             .tree
             .write(|t| repo.write_object(t).map(|id| id.detach()))
             .map_err(|e| format!("cannot write the merged tree: {e}"))
+    }
+
+    /// The trees `[ancestor, ours, theirs]` without the files one side deleted and the other
+    /// left as they were, which cannot change the merge (the result lacks them either way) but
+    /// would each be a rename source for gix to compare with every added file: dozens of
+    /// merges of git/git's 4,500-file tree spent 70% of their time there. git's merge-ort skips
+    /// them the same way ("relevant sources"). A source is kept where it could still matter:
+    /// when the deleting side added a file with its exact content (git pairs exact renames
+    /// first, whatever their relevance), or when the other side added files in its directory
+    /// or one above (a directory rename would move them).
+    fn without_irrelevant_sources(
+        &mut self,
+        repo: &gix::Repository,
+        [ancestor, ours, theirs]: [ObjectId; 3],
+    ) -> Result<[ObjectId; 3], String> {
+        let diff = |differ: &mut TreeDiffer, new: ObjectId| {
+            differ
+                .changes(repo, ancestor, new)
+                .map_err(|e| format!("cannot diff merge bases: {e}"))
+        };
+        let ours_changes = diff(&mut self.differ, ours)?;
+        let theirs_changes = diff(&mut self.differ, theirs)?;
+        let irrelevant = |side: &[Change], other: &[Change]| -> Vec<BString> {
+            let added: HashSet<ObjectId> = side
+                .iter()
+                .filter_map(|c| c.new.filter(|_| c.old.is_none()).map(|e| e.id))
+                .collect();
+            let touched: HashSet<&BStr> = other.iter().map(|c| c.path.as_bstr()).collect();
+            let added_dirs: HashSet<&BStr> = other
+                .iter()
+                .filter(|c| c.old.is_none())
+                .map(|c| dirname(c.path.as_bstr()))
+                .filter(|d| !d.is_empty())
+                .collect();
+            side.iter()
+                .filter(|c| c.new.is_none())
+                .filter(|c| !touched.contains(c.path.as_bstr()))
+                .filter(|c| c.old.is_some_and(|e| !added.contains(&e.id)))
+                .filter(|c| {
+                    let mut dir = dirname(c.path.as_bstr());
+                    while !dir.is_empty() {
+                        if added_dirs.contains(dir) {
+                            return false;
+                        }
+                        dir = dirname(dir);
+                    }
+                    true
+                })
+                .map(|c| c.path.clone())
+                .collect()
+        };
+        let from_ours = irrelevant(&ours_changes, &theirs_changes);
+        let from_theirs = irrelevant(&theirs_changes, &ours_changes);
+        if from_ours.is_empty() && from_theirs.is_empty() {
+            return Ok([ancestor, ours, theirs]);
+        }
+        let fail = |e: gix::Error| format!("cannot edit a merge base's tree in memory: {e}");
+        let without = |tree: ObjectId, paths: &[&[BString]]| -> Result<ObjectId, String> {
+            let mut editor = repo.edit_tree(tree).map_err(fail)?;
+            for path in paths.iter().flat_map(|p| p.iter()) {
+                editor.remove(path.as_bstr()).map_err(fail)?;
+            }
+            editor.write().map(|id| id.detach()).map_err(fail)
+        };
+        Ok([
+            without(ancestor, &[&from_ours, &from_theirs])?,
+            without(ours, &[&from_theirs])?,
+            without(theirs, &[&from_ours])?,
+        ])
     }
 
     /// Predicts merging a branch into the base, given the three trees and both sides' changes

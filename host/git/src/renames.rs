@@ -35,6 +35,9 @@ pub struct MergeTrees {
 #[derive(Default)]
 pub struct Similarity {
     spans: HashMap<ObjectId, Spans>,
+    /// Blob sizes, which git compares before contents: reading one from a pack means decoding
+    /// its delta chain's headers, and the same candidates come back branch after branch.
+    sizes: HashMap<ObjectId, u64>,
 }
 
 /// A blob's size and its span hashes, sorted by hash.
@@ -45,6 +48,9 @@ struct Spans {
 
 /// Blobs whose spans a worker keeps before starting over.
 const SPAN_CACHE_BLOBS: usize = 8192;
+
+/// Blob sizes a worker keeps before starting over (about 56 bytes each).
+const SIZE_CACHE_BLOBS: usize = 65_536;
 
 impl Similarity {
     fn load(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<(), String> {
@@ -68,19 +74,32 @@ impl Similarity {
     }
 
     /// git's `estimate_similarity` of blob `src` renamed to `dst` (0 to `MAX_SCORE`).
+    fn size(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<u64, String> {
+        if let Some(size) = self.spans.get(&id).map(|s| s.size) {
+            return Ok(size);
+        }
+        if let Some(size) = self.sizes.get(&id) {
+            return Ok(*size);
+        }
+        let size = repo
+            .find_header(id)
+            .map(|h| h.size())
+            .map_err(|e| format!("cannot read blob {id}: {e}"))?;
+        if self.sizes.len() >= SIZE_CACHE_BLOBS {
+            self.sizes.clear();
+        }
+        self.sizes.insert(id, size);
+        Ok(size)
+    }
+
     pub fn score(
         &mut self,
         repo: &gix::Repository,
         src: ObjectId,
         dst: ObjectId,
     ) -> Result<u64, String> {
-        let size = |id: ObjectId| -> Result<u64, String> {
-            repo.find_header(id)
-                .map(|h| h.size())
-                .map_err(|e| format!("cannot read blob {id}: {e}"))
-        };
         // git rules out pairs whose sizes differ too much before reading their contents.
-        let (src_size, dst_size) = (size(src)?, size(dst)?);
+        let (src_size, dst_size) = (self.size(repo, src)?, self.size(repo, dst)?);
         let (max, min) = (src_size.max(dst_size), src_size.min(dst_size));
         if max == 0 || max * (MAX_SCORE - MIN_SCORE) < (max - min) * MAX_SCORE {
             return Ok(0);
