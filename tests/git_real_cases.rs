@@ -697,3 +697,23 @@ fn merge_bases_merge_among_themselves_as_in_git() {
         "the histories should have 5+ merge bases, not {most}"
     );
 }
+
+/// tokio's `pr/6234`: the branch only renames a file the way the base already renamed it. The
+/// merge leaves the base as it is, so git calls the branch squash-merged; the fix for the branch
+/// that renames a file the base *changed* (above) had made Trellis say it was not.
+#[test]
+fn a_branch_renaming_a_file_as_the_base_did_is_squash_merged() {
+    let mut repo = Repo::new();
+    let lines: String = (1..=30).map(|i| format!("budget line {i}\n")).collect();
+    repo.commit_file("tests/coop_budger.rs", &lines, "start");
+    repo.commit_file("other.txt", "other\n", "another file");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.git(&["mv", "tests/coop_budger.rs", "tests/coop_budget.rs"]);
+    repo.git(&["commit", "-q", "-m", "fix the name"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["mv", "tests/coop_budger.rs", "tests/coop_budget.rs"]);
+    repo.git(&["commit", "-q", "-m", "fix the name, on main"]);
+    repo.commit_file("other.txt", "other, edited\n", "main moves on");
+    let facts = scan_and_compare(&repo);
+    assert_eq!(facts["topic"]["squash_merged"], true);
+}

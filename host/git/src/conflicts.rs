@@ -246,8 +246,12 @@ impl Merger {
         // A file the base changed and the branch renamed: the merge puts the base's version at
         // the branch's new name, so its result is not the base's tree even when the reduced
         // trees (built from the moved changes) agree. Squash detection must not call such a
-        // branch merged.
-        let base_moved = !on_branch.is_empty();
+        // branch merged. A file both sides renamed (the base deleted it here) moves nothing of
+        // the base's: tokio's `pr/6234` renamed a file as the base had, and is squash-merged.
+        let base_moved = on_branch.iter().any(|(source, _)| {
+            base.find(source.as_bstr())
+                .is_some_and(|i| base.changes[i].new.is_some())
+        });
         let owned_base;
         let base = match relocated.base {
             Some(changes) => {

@@ -70,6 +70,12 @@ pub struct OpenedRepo {
     pub head_commit: Option<ObjectId>,
 }
 
+/// The pack delta cache of every repository handle (one per worker). gix's default keeps up
+/// to 96 MiB per handle: on git/git that made a scan both bigger (434 against 349 MiB peak
+/// RSS on 400 branches) and slower (15.8 against 13.7 s CPU; 89.5 against 62.4 s on the 135
+/// branches with several merge bases), its entries copied in and out for little reuse.
+const PACK_CACHE_LIMIT: &str = "gitoxide.core.deltaBaseCacheLimit=4m";
+
 /// Opens the repository at `path` (bare or not), resolves the base (`base`, or the default
 /// branch) and lists the branches selected.
 pub fn open_repository(
@@ -80,7 +86,8 @@ pub fn open_repository(
     if !path.exists() {
         return Err(GitError::NotFound { path: path.into() });
     }
-    let repo = gix::open(path).map_err(|e| GitError::NotARepository {
+    let options = gix::open::Options::default().config_overrides([PACK_CACHE_LIMIT]);
+    let repo = gix::open_opts(path, options).map_err(|e| GitError::NotARepository {
         path: path.into(),
         source: e.into(),
     })?;
