@@ -285,7 +285,10 @@ struct Change {
 
 /// `xdl_prepare_env`: classifies the records of both files.
 fn prepare<'a>(a: &[&'a [u8]], b: &[&'a [u8]]) -> Env<'a> {
-    let mut classes: HashMap<&[u8], u64> = HashMap::with_capacity(a.len() + b.len());
+    // A fast hash: with SipHash, classifying lines took 9% of the time of git/git's merges
+    // between merge bases (6% with foldhash).
+    let mut classes: foldhash::HashMap<&[u8], u64> =
+        HashMap::with_capacity_and_hasher(a.len() + b.len(), Default::default());
     let mut counts: Vec<(u64, u64)> = Vec::new();
     let mut classify = |recs: &[&'a [u8]], first: bool| -> Vec<u64> {
         recs.iter()
@@ -464,7 +467,7 @@ fn find_lcs(
     let (a, b) = (&env.f1.class, &env.f2.class);
     let table_bits = hash_bits(count1 as u64);
     let mut bucket_len = vec![0u64; 1usize << table_bits];
-    let mut by_class: HashMap<u64, usize> = HashMap::new();
+    let mut by_class: foldhash::HashMap<u64, usize> = HashMap::default();
     let mut occurrences: Vec<Occurrence> = Vec::new();
     let shift = line1 as u64;
     let mut line_map = vec![0usize; count1 as usize];
