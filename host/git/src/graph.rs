@@ -29,7 +29,13 @@ pub struct TipInfo {
 
 /// Commits reachable from the tips it was loaded from.
 pub struct CommitGraph {
-    ids: Vec<ObjectId>,
+    /// Where commit `i`'s id is: ids are read only for the few commits reported (merge bases,
+    /// diff bases), not copied for every commit loaded.
+    keys: Vec<Key>,
+    /// The commit-graph file or pack table positions point into.
+    known: Option<Positions>,
+    /// The ids of commits read from the object database.
+    loose_ids: Vec<ObjectId>,
     /// `parents[parent_start[i]..parent_start[i + 1]]` are the parents of commit `i`.
     parent_start: Vec<u32>,
     parents: Vec<u32>,
@@ -179,7 +185,9 @@ impl CommitGraph {
             scratch: Vec::new(),
             buf: Vec::new(),
             out: CommitGraph {
-                ids: Vec::with_capacity(positions),
+                keys: Vec::with_capacity(positions),
+                known: None,
+                loose_ids: Vec::new(),
                 parent_start: vec![0],
                 parents: Vec::with_capacity(positions + positions / 8),
                 missing: Default::default(),
@@ -191,10 +199,12 @@ impl CommitGraph {
             known,
         };
         let base_index = loader.visit(base);
-        loader.out.base_len = loader.out.ids.len() as u32;
+        loader.out.base_len = loader.out.keys.len() as u32;
         let tips = tips.iter().map(|t| loader.visit(*t)).collect();
         let mut graph = loader.out;
-        graph.first_parent = vec![false; graph.ids.len()];
+        graph.known = loader.known;
+        graph.loose_ids = loader.loose_ids;
+        graph.first_parent = vec![false; graph.keys.len()];
         let mut c = base_index;
         loop {
             graph.first_parent[c as usize] = true;
@@ -208,7 +218,7 @@ impl CommitGraph {
 
     /// Number of commits in the graph.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.keys.len()
     }
 
     /// The number of commits in the base's history; they are numbered `0..base_len`.
@@ -233,7 +243,13 @@ impl CommitGraph {
 
     /// The object id of commit `i`.
     pub fn id(&self, i: u32) -> ObjectId {
-        self.ids[i as usize]
+        match self.keys[i as usize] {
+            Key::Pos(p) => match &self.known {
+                Some(k) => k.id_at(p),
+                None => ObjectId::null(gix::hash::Kind::Sha1),
+            },
+            Key::Loose(l) => self.loose_ids[l as usize],
+        }
     }
 
     /// The parents of commit `i`.
@@ -286,16 +302,6 @@ impl Loader<'_> {
         }
     }
 
-    fn id(&self, key: Key) -> ObjectId {
-        match key {
-            Key::Pos(p) => match &self.known {
-                Some(k) => k.id_at(p),
-                None => ObjectId::null(gix::hash::Kind::Sha1),
-            },
-            Key::Loose(l) => self.loose_ids[l as usize],
-        }
-    }
-
     /// Numbers everything reachable from `id` that is not numbered yet; returns `id`'s index.
     fn visit(&mut self, id: ObjectId) -> u32 {
         let key = self.key(id);
@@ -314,7 +320,7 @@ impl Loader<'_> {
             let Some(frame) = self.frames.pop() else {
                 break;
             };
-            let index = self.out.ids.len() as u32;
+            let index = self.out.keys.len() as u32;
             for k in frame.start..frame.end {
                 let state = self.state(self.keys[k]);
                 if state < ACTIVE {
@@ -322,8 +328,7 @@ impl Loader<'_> {
                 }
             }
             self.keys.truncate(frame.start);
-            let id = self.id(frame.key);
-            self.out.ids.push(id);
+            self.out.keys.push(frame.key);
             self.out.parent_start.push(self.out.parents.len() as u32);
             if let Some(reason) = frame.failure {
                 self.out.missing.insert(index, reason);
