@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::GitError;
 use super::cache::{CachedFacts, FactsCache};
 use super::changes::{TreeDiffer, tree_of};
-use super::conflicts::{BaseMerges, MergeTrees, cannot_meet, virtual_merge_base};
+use super::conflicts::{BaseMerges, MergeTrees, cannot_meet};
 use super::diffstat::diffstat;
 use super::error::{BoxError, ObjectError, ObjectKind, TreeFactsError};
 use super::facts::{
@@ -539,7 +539,7 @@ impl<'c> TreeWorker<'c> {
                 (mb_tree, branch)
             } else {
                 let ids = walked.merge_bases.iter().map(|i| graph.id(*i)).collect();
-                let ancestor = virtual_merge_base(&self.repo, ids)?;
+                let ancestor = self.merges.virtual_merge_base(&self.repo, ids)?;
                 let branch = self.differ.changes(&self.repo, ancestor, tip_tree)?;
                 (ancestor, branch)
             };

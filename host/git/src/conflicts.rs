@@ -555,33 +555,14 @@ impl Merger {
                 Some(file(conflict.ours.entry_mode_and_id())),
                 Some(file(conflict.theirs.entry_mode_and_id())),
             ];
-            // merge-ort names the sides `Temporary merge branch 1:path` where a rename made
-            // the paths differ.
-            let names = VIRTUAL_LABELS.map(BString::from);
-            let paths = [
-                conflict.ours.source_location(),
-                conflict.ours.location(),
-                conflict.theirs.source_location(),
-                conflict.theirs.location(),
-            ];
-            let names = if paths.iter().all(|p| *p == paths[0]) {
-                names
-            } else {
-                let [mut ours, mut theirs] = names;
-                for (name, path) in [
-                    (&mut ours, conflict.ours.location()),
-                    (&mut theirs, conflict.theirs.location()),
-                ] {
-                    name.push(b':');
-                    name.extend_from_slice(path);
-                }
-                [ours, theirs]
-            };
-            let markers = marker_size.map(|size| xdiff::Markers {
-                size,
-                ours: names[0].as_slice(),
-                theirs: names[1].as_slice(),
-            });
+            let names = marker_size.map(|_| virtual_names(conflict));
+            let markers = marker_size
+                .zip(names.as_ref())
+                .map(|(size, [ours, theirs])| xdiff::Markers {
+                    size,
+                    ours: ours.as_slice(),
+                    theirs: theirs.as_slice(),
+                });
             let Some(text) = self.text_merge(repo, location.as_bstr(), sides, markers)? else {
                 continue;
             };
@@ -642,6 +623,25 @@ const MARKER_SIZE: usize = 7;
 
 /// The names merge-ort gives the sides of merges between merge bases.
 const VIRTUAL_LABELS: [&str; 2] = ["Temporary merge branch 1", "Temporary merge branch 2"];
+
+/// The names merge-ort gives the sides of a content merge between merge bases, with the
+/// paths (`Temporary merge branch 1:path`) where a rename made them differ.
+fn virtual_names(conflict: &merge::tree::Conflict) -> [BString; 2] {
+    let paths = [
+        conflict.ours.source_location(),
+        conflict.ours.location(),
+        conflict.theirs.source_location(),
+        conflict.theirs.location(),
+    ];
+    let [mut ours, mut theirs] = VIRTUAL_LABELS.map(BString::from);
+    if paths.iter().any(|p| *p != paths[0]) {
+        for (name, path) in [(&mut ours, paths[1]), (&mut theirs, paths[3])] {
+            name.push(b':');
+            name.extend_from_slice(path);
+        }
+    }
+    [ours, theirs]
+}
 
 /// The options of merges between merge bases, from the outer merge's: merge-ort lets the
 /// ancestor win what cannot be merged and keeps text conflicts with their markers in the merged
@@ -1214,6 +1214,17 @@ impl BaseMerges {
         base_changes(&mut self.base_side, repo, differ, ancestor, base)
     }
 
+    /// The tree of the virtual merge base of `merge_bases` (git's merge-ort recursion),
+    /// written to `repo`'s object memory; the tree of the merge base when there is one.
+    pub fn virtual_merge_base(
+        &mut self,
+        repo: &gix::Repository,
+        merge_bases: Vec<ObjectId>,
+    ) -> Result<ObjectId, MergeError> {
+        let merger = set_up(&mut self.merger, repo)?;
+        virtual_merge_base(repo, merger, merge_bases)
+    }
+
     /// Merges the branch whose changes since `trees.ancestor` are `branch` into the base, in
     /// `repo`'s object memory (see [`ObjectMemoryScope`]). `labels` name the sides.
     pub fn merge(
@@ -1286,21 +1297,21 @@ fn set_up<'m>(
 ///   and gives up on any other);
 /// - two merged bases without a common ancestor are merged over the empty tree (gix refuses);
 /// - text is merged by git's algorithm (`xdiff`), conflicts kept with their markers.
-pub fn virtual_merge_base(
+fn virtual_merge_base(
     repo: &gix::Repository,
+    merger: &mut Merger,
     merge_bases: Vec<ObjectId>,
 ) -> Result<ObjectId, MergeError> {
     if let [only] = merge_bases[..] {
         return tree_of(repo, only).map_err(MergeError::Object);
     }
-    let mut merger = Merger::new(repo).map_err(|e| MergeError::Setup(e.into()))?;
     let cache = repo
         .commit_graph_if_enabled()
         .map_err(|e| virtual_failure("the commit graph", &e))?;
     let mut graph = repo.revision_graph(cache.as_ref());
     let mut recursion = VirtualBase {
         repo,
-        merger: &mut merger,
+        merger,
         graph: &mut graph,
     };
     Ok(recursion.merge_all(merge_bases, 1)?.1)

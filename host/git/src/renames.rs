@@ -73,7 +73,7 @@ impl Similarity {
         Ok(())
     }
 
-    /// git's `estimate_similarity` of blob `src` renamed to `dst` (0 to `MAX_SCORE`).
+    /// The size of blob `id`, cached.
     fn size(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<u64, String> {
         if let Some(size) = self.spans.get(&id).map(|s| s.size) {
             return Ok(size);
@@ -92,6 +92,7 @@ impl Similarity {
         Ok(size)
     }
 
+    /// git's `estimate_similarity` of blob `src` renamed to `dst` (0 to `MAX_SCORE`).
     pub fn score(
         &mut self,
         repo: &gix::Repository,

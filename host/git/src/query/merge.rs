@@ -9,7 +9,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
 use super::super::changes::{Change, tree_of};
-use super::super::conflicts::{MergeTrees, ObjectMemoryScope, virtual_merge_base};
+use super::super::conflicts::{MergeTrees, ObjectMemoryScope};
 use super::super::diffstat::LineBuffers;
 use super::super::facts::ConflictPrediction;
 use super::{QueryError, QueryState, ResolvedRange};
@@ -183,7 +183,7 @@ pub fn merge_trial(
         let (ancestor, branch) = if merge_bases.len() == 1 {
             (mb_tree, theirs_changes)
         } else {
-            match virtual_merge_base(repo, merge_bases.clone()) {
+            match state.merges.virtual_merge_base(repo, merge_bases.clone()) {
                 Ok(ancestor) => {
                     let branch = differ
                         .changes(repo, ancestor, tip_tree)
