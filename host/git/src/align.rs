@@ -17,6 +17,7 @@ use super::facts::{
     AlignOptions, BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats,
 };
 use super::graph::{CommitGraph, ParentSource, tip_info};
+use super::memory::release_branch_memory;
 use super::open::{BranchRef, OpenedRepo};
 use super::profile::{AlignProfile, CacheCounter, Span, StageClock, StageTime};
 use super::squash::may_be_squash_merged;
@@ -76,6 +77,8 @@ pub fn align_repository(
         .collect();
     let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips, context.pack_cache);
     let graph_time = span.stop();
+    // A scan of the packs without a commit-graph touches every commit in them.
+    crate::memory::bound_mapped_packs();
     tracing::debug!(
         repo = %opened.path.display(),
         commits = graph.len(),
@@ -119,12 +122,15 @@ pub fn align_repository(
         .par_iter()
         .with_min_len(batch)
         .map_init(
-            || (Walker::new(graph.len()), sync_repo.to_thread_local()),
-            |(walker, repo), (branch, index)| {
+            || {
+                let timer = walk_clock.timer();
+                (Walker::new(graph.len()), sync_repo.to_thread_local(), timer)
+            },
+            |(walker, repo, _timer), (branch, index)| {
                 if context.interrupted() {
                     return Err(branch.fail("interrupted".into()));
                 }
-                walk_clock.time(|| walk_branch(repo, &graph, walker, branch, *index))
+                walk_branch(repo, &graph, walker, branch, *index)
             },
         )
         .collect();
@@ -416,8 +422,10 @@ struct TreeWorker<'c> {
     clocks: &'c TreeClocks,
 }
 
-/// Object cache per worker for tree and blob reads during diffs and merges.
-const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Object cache per worker for tree and blob reads during diffs and merges. 16 MiB per worker
+/// cost a full git/git scan 60 MiB of heap (the cache's own bookkeeping included) for no
+/// measurable gain.
+const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 impl<'c> TreeWorker<'c> {
     fn new(
@@ -460,7 +468,7 @@ impl<'c> TreeWorker<'c> {
         }
         let computed = self.compute(graph, &walked, base_tree);
         // What the merges wrote to object memory only lives until the verdict.
-        self.repo.objects.reset_object_memory();
+        release_branch_memory(&self.repo);
         match computed {
             Ok(computed) => {
                 if let Some(cache) = cache {

@@ -203,6 +203,21 @@ impl Merger {
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, String> {
+        let prediction = self.predict_merge(repo, trees, base, branch, labels);
+        // gix's diff platform keeps every blob it was given until told otherwise: on git/git
+        // that grew a scan by tens of MiB. A branch's merges share blobs; branches rarely do.
+        self.diff_cache.clear_resource_cache();
+        prediction
+    }
+
+    fn predict_merge(
+        &mut self,
+        repo: &gix::Repository,
+        trees: MergeTrees,
+        base: &BaseChanges,
+        branch: &[Change],
+        labels: (&str, &str),
+    ) -> Result<MergePrediction, String> {
         // git's renames of the files one side deleted and the other changed decide where the
         // other side's change lands; files added into a directory the other side renamed
         // move with it. Both are applied to the changes gix merges.
@@ -1169,24 +1184,6 @@ fn write_tree(
     editor.write().map(|id| id.detach()).map_err(fail)
 }
 
-/// Empties `repo`'s object memory when dropped. Merges write there (virtual merge bases,
-/// merged blobs and trees: megabytes for a big tree with dozens of merge bases), and what they
-/// wrote only lives until the verdict, whichever way the answer ends.
-pub struct ObjectMemoryScope<'r>(&'r gix::Repository);
-
-impl<'r> ObjectMemoryScope<'r> {
-    /// A scope for `repo`, which should have object memory enabled.
-    pub fn new(repo: &'r gix::Repository) -> Self {
-        ObjectMemoryScope(repo)
-    }
-}
-
-impl Drop for ObjectMemoryScope<'_> {
-    fn drop(&mut self) {
-        self.0.objects.reset_object_memory();
-    }
-}
-
 /// What merges keep from one to the next: the merger (set up on first use; a failed setup is
 /// kept and reported for every merge) and the base side's changes between the last ancestor
 /// and base trees, shared by every branch merged into the same base from the same ancestor.
@@ -1226,7 +1223,7 @@ impl BaseMerges {
     }
 
     /// Merges the branch whose changes since `trees.ancestor` are `branch` into the base, in
-    /// `repo`'s object memory (see [`ObjectMemoryScope`]). `labels` name the sides.
+    /// `repo`'s object memory (see [`crate::memory::BranchMemoryScope`]). `labels` name the sides.
     pub fn merge(
         &mut self,
         repo: &gix::Repository,

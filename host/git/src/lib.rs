@@ -14,6 +14,7 @@ mod error;
 pub mod facts;
 mod graph;
 mod lfs;
+mod memory;
 mod open;
 mod packscan;
 pub mod profile;

@@ -35,6 +35,8 @@ pub struct MergeTrees {
 #[derive(Default)]
 pub struct Similarity {
     spans: HashMap<ObjectId, Spans>,
+    /// Bytes of span hashes in `spans`.
+    span_bytes: usize,
     /// Blob sizes, which git compares before contents: reading one from a pack means decoding
     /// its delta chain's headers, and the same candidates come back branch after branch.
     sizes: HashMap<ObjectId, u64>,
@@ -46,23 +48,42 @@ struct Spans {
     hashes: Vec<(u32, u64)>,
 }
 
-/// Blobs whose spans a worker keeps before starting over.
-const SPAN_CACHE_BLOBS: usize = 8192;
+impl Spans {
+    fn bytes(&self) -> usize {
+        size_of_val(self.hashes.as_slice())
+    }
+}
+
+/// Bytes of span hashes a worker keeps before starting over. A count of blobs was no bound:
+/// git/git's big sources have thousands of spans each, and 8,192 blobs' worth grew a full
+/// scan's anonymous memory from 100 to 225 MiB.
+const SPAN_CACHE_BYTES: usize = 16 << 20;
 
 /// Blob sizes a worker keeps before starting over (about 56 bytes each).
 const SIZE_CACHE_BLOBS: usize = 65_536;
 
 impl Similarity {
-    fn load(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<(), String> {
+    /// Computes the spans of blob `id` unless they are kept; `keep` stays if the cache must
+    /// start over (the other side of the pair being scored).
+    fn load(
+        &mut self,
+        repo: &gix::Repository,
+        id: ObjectId,
+        keep: Option<ObjectId>,
+    ) -> Result<(), String> {
         if self.spans.contains_key(&id) {
             return Ok(());
-        }
-        if self.spans.len() >= SPAN_CACHE_BLOBS {
-            self.spans.clear();
         }
         let data = read_blob(repo, id)?;
         let mut hashes: Vec<(u32, u64)> = spans(&data).into_iter().collect();
         hashes.sort_unstable();
+        hashes.shrink_to_fit();
+        let bytes = size_of_val(hashes.as_slice());
+        if self.span_bytes + bytes > SPAN_CACHE_BYTES {
+            self.spans.retain(|kept, _| Some(*kept) == keep);
+            self.span_bytes = self.spans.values().map(Spans::bytes).sum();
+        }
+        self.span_bytes += bytes;
         self.spans.insert(
             id,
             Spans {
@@ -105,8 +126,8 @@ impl Similarity {
         if max == 0 || max * (MAX_SCORE - MIN_SCORE) < (max - min) * MAX_SCORE {
             return Ok(0);
         }
-        self.load(repo, src)?;
-        self.load(repo, dst)?;
+        self.load(repo, src, None)?;
+        self.load(repo, dst, Some(src))?;
         let (s, d) = (&self.spans[&src], &self.spans[&dst]);
         Ok(copied(&s.hashes, &d.hashes) * MAX_SCORE / s.size.max(d.size))
     }
@@ -718,6 +739,29 @@ mod tests {
         assert_eq!(similarity(a, b"something else entirely\n"), 0);
         // Sizes too different to be a rename.
         assert_eq!(similarity(b"x\n", a), 0);
+    }
+
+    #[test]
+    fn a_full_span_cache_keeps_the_pair_being_scored() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let a = b"one\ntwo\nthree\nfour\n";
+        let b = b"one\ntwo\nthree\nfive\n";
+        let (src, dst) = (
+            repo.write_blob(a).unwrap().detach(),
+            repo.write_blob(b).unwrap().detach(),
+        );
+        // Room for `src` only: loading `dst` starts the cache over, which must not drop `src`.
+        let mut cache = Similarity {
+            span_bytes: SPAN_CACHE_BYTES - spans(a).len() * size_of::<(u32, u64)>(),
+            ..Similarity::default()
+        };
+        assert_eq!(cache.score(&repo, src, dst), Ok(similarity(a, b)));
+        assert!(cache.spans.contains_key(&src) && cache.spans.contains_key(&dst));
+        assert_eq!(
+            cache.span_bytes,
+            cache.spans.values().map(Spans::bytes).sum::<usize>()
+        );
     }
 
     #[test]

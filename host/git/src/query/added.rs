@@ -78,6 +78,7 @@ pub fn added_lines(
     state: &mut QueryState,
     budget: u64,
 ) -> Result<Vec<AddedFile>, QueryError> {
+    crate::memory::bound_mapped_packs();
     let mut out = Answer {
         files: Vec::new(),
         cost: 0,

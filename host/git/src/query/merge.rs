@@ -9,9 +9,10 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
 use super::super::changes::{Change, tree_of};
-use super::super::conflicts::{MergeTrees, ObjectMemoryScope};
+use super::super::conflicts::MergeTrees;
 use super::super::diffstat::LineBuffers;
 use super::super::facts::ConflictPrediction;
+use super::super::memory::BranchMemoryScope;
 use super::{QueryError, QueryState, ResolvedRange};
 
 /// What [`merge_trial`] reports, and how much of it.
@@ -116,7 +117,7 @@ pub fn merge_trial(
         .base
         .ok_or_else(|| QueryError::Invalid("a trial merge needs a base".into()))?;
     let tip = range.tip;
-    let _merges = ObjectMemoryScope::new(repo);
+    let _merges = BranchMemoryScope::new(repo);
     let fail = |e: &dyn std::fmt::Display| QueryError::Failed(e.to_string());
     let merge_bases: Vec<ObjectId> = repo
         .merge_bases_many(base, &[tip])
