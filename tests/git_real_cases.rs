@@ -717,3 +717,20 @@ fn a_branch_renaming_a_file_as_the_base_did_is_squash_merged() {
     let facts = scan_and_compare(&repo);
     assert_eq!(facts["topic"]["squash_merged"], true);
 }
+
+/// git/git `pr/1982`: a branch added a file named by a line of JavaScript. Such a name is
+/// illegal on Windows (`:`), and gix refused to index the merged tree of any conflicting merge
+/// with it, where git, which only lists paths, answers.
+#[test]
+fn a_path_illegal_on_windows_does_not_stop_a_conflicting_merge() {
+    let mut repo = three_versions("a.txt", "one\n", "two\n", "three\n");
+    repo.git(&["checkout", "-q", "topic"]);
+    let name = "export function GET(request: Request) {   return new Response('Hello'); }";
+    repo.commit_file(name, "x\n", "a file with an odd name");
+    repo.git(&["checkout", "-q", "main"]);
+    let facts = scan_and_compare(&repo);
+    assert_eq!(
+        facts["topic"]["conflicts"]["paths"],
+        serde_json::json!(["a.txt"])
+    );
+}

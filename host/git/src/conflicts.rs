@@ -348,7 +348,7 @@ impl Merger {
                 changes_nothing: merged == trees.base,
             });
         }
-        let mut index = gix::index::State::from_tree(&merged, &repo.objects, Default::default())
+        let mut index = gix::index::State::from_tree(&merged, &repo.objects, LISTING_ONLY)
             .map_err(|e| format!("cannot index the merged tree: {e}"))?;
         // A file whose only conflict is its content is listed where it ends up, as git does
         // (gix stages the ancestor of a renamed file at its old path).
@@ -1183,6 +1183,17 @@ fn write_tree(
     }
     editor.write().map(|id| id.detach()).map_err(fail)
 }
+
+/// Path checks for the in-memory index that lists a merge's conflicts. Nothing is checked out,
+/// so, like `git merge-tree`, no name is refused for what it would do on Windows or macOS
+/// (gix's default refused a file named with a `:`: git/git `pr/1982`). Paths shown are
+/// escaped by the report.
+const LISTING_ONLY: gix::validate::path::component::Options =
+    gix::validate::path::component::Options {
+        protect_windows: false,
+        protect_hfs: false,
+        protect_ntfs: false,
+    };
 
 /// What merges keep from one to the next: the merger (set up on first use; a failed setup is
 /// kept and reported for every merge) and the base side's changes between the last ancestor
