@@ -207,11 +207,11 @@ fn a_directory_renamed_to_two_places_equally_is_a_conflict_without_a_path() {
 }
 
 #[test]
-fn an_uncertain_rename_pairing_is_reported_instead_of_guessed() {
-    // Two identical files moved to two new places while the branch edits one of them: which
-    // destination carries the edit follows git's traversal order, which Trellis does not
-    // reproduce; the branch's merge facts are left out with the reason (ripgrep pr/1489,
-    // pr/2601).
+fn identical_files_in_one_deferred_directory_pair_in_path_order() {
+    // Two identical files moved into one new directory while the branch edits one of them:
+    // git visits the new directory after the others (the branch does not have it), and
+    // within it in path order (ripgrep pr/1489, pr/2601; Trellis used to answer "cannot be
+    // sure" here).
     let license = numbered("license", 12);
     let mut r = with_files(&[
         ("globset/LICENSE", license.clone()),
@@ -230,21 +230,39 @@ fn an_uncertain_rename_pairing_is_reported_instead_of_guessed() {
     r.git(&["mv", "globset/LICENSE", "crates/cli/LICENSE"]);
     r.git(&["mv", "grep/LICENSE", "crates/globset/LICENSE"]);
     r.git(&["commit", "-qm", "move the licenses"]);
-    let dir = r.path().to_str().expect("utf-8");
-    let report = scan_json(&[dir, "--conflicts", "--no-cache"]);
-    let errors = report["repositories"][0]["branch_errors"]
-        .as_array()
-        .expect("branch errors");
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0]["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("cannot be sure")),
-        "{errors:?}"
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
+}
+
+#[test]
+fn deferred_directories_are_visited_in_git_hash_table_order() {
+    // The base moves two identical files into two new directories, `alpha/` and `beta/`, and
+    // adds `beta/new.txt`; the branch adds `grep/new.txt`. Which new directory `grep/` was
+    // renamed to decides whether the branch's file lands on the base's: git visits new
+    // directories in the order of its hash map (FNV-1 of the path, 64 buckets: `beta` in
+    // bucket 23 before `alpha` in 27), not path order, so `grep/` → `beta/`, a conflict
+    // (tokio's 51 "cannot be sure" branches had this shape).
+    let license = numbered("license", 12);
+    let mut r = with_files(&[
+        ("globset/LICENSE", license.clone()),
+        ("grep/LICENSE", license.clone()),
+        ("other", numbered("other", 3)),
+    ]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file("grep/new.txt", "the branch's\n", "a new file");
+    r.git(&["checkout", "-q", "main"]);
+    for dir in ["alpha", "beta"] {
+        std::fs::create_dir_all(r.path().join(dir)).expect("mkdir");
+    }
+    r.git(&["mv", "globset/LICENSE", "alpha/LICENSE"]);
+    r.git(&["mv", "grep/LICENSE", "beta/LICENSE"]);
+    r.git(&["commit", "-qm", "move the licenses"]);
+    r.commit_file("beta/new.txt", "the base's\n", "a new file too");
+    let b = scan_and_compare(&r);
+    assert_eq!(
+        b["topic"]["conflicts"]["paths"],
+        serde_json::json!(["beta/new.txt"])
     );
-    let topic = &branches(&report)["topic"];
-    assert_eq!(topic["conflicts"], Value::Null);
-    assert_eq!(topic["squash_merged"], Value::Null);
 }
 
 #[test]
@@ -359,6 +377,33 @@ fn both_sides_reaching_one_version_through_a_rename_merge_cleanly() {
     let b = scan_and_compare(&r);
     assert_eq!(b["topic"]["conflicts"]["verdict"], "clean");
     assert_eq!(b["topic"]["squash_merged"], true);
+}
+
+#[test]
+fn deferred_directories_past_git_first_table_size_keep_its_order() {
+    // As above with 60 new directories and 59 untouched old ones: git's map of deferred
+    // directories grows from 64 to 256 buckets after 51 entries, re-chaining them.
+    let license = numbered("license", 12);
+    let old: Vec<String> = (0..60).map(|i| format!("old{i}/LICENSE")).collect();
+    let mut files: Vec<(&str, String)> =
+        old.iter().map(|p| (p.as_str(), license.clone())).collect();
+    files.push(("grep/LICENSE", license.clone()));
+    files.push(("other", numbered("other", 3)));
+    let mut r = with_files(&files);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.commit_file("grep/new.txt", "the branch's\n", "a new file");
+    r.git(&["checkout", "-q", "main"]);
+    let sources = old.iter().map(String::as_str).chain(["grep/LICENSE"]);
+    for (i, source) in sources.enumerate() {
+        let dir = format!("new{i}");
+        std::fs::create_dir_all(r.path().join(&dir)).expect("mkdir");
+        r.git(&["mv", source, &format!("{dir}/LICENSE")]);
+        std::fs::write(r.path().join(&dir).join("new.txt"), "the base's\n").expect("write");
+        r.git(&["add", &format!("{dir}/new.txt")]);
+    }
+    r.git(&["commit", "-qm", "move every license"]);
+    let b = scan_and_compare(&r);
+    assert_eq!(b["topic"]["conflicts"]["verdict"], "conflicts");
 }
 
 #[test]

@@ -871,9 +871,6 @@ fn directory_moves(
     } else {
         renames::DirectoryRenames::default()
     };
-    if let Some(reason) = on_base.uncertain.as_ref().or(on_branch.uncertain.as_ref()) {
-        return Err(format!("cannot be sure: {reason}"));
-    }
     // A directory renamed on both sides is renamed on neither.
     let mut base_targets = on_base.targets;
     let mut branch_targets = on_branch.targets;

@@ -150,20 +150,15 @@ fn copied(src: &[(u32, u64)], dst: &[(u32, u64)]) -> u64 {
     copied
 }
 
-/// The file renames of one side, paired as git's rename detection pairs them.
-pub struct Renames {
-    /// Source and destination paths, with whether git's choice of this pair depends on an
-    /// order Trellis does not reproduce (identical files, or equally similar candidates).
-    pub pairs: Vec<(BString, BString, bool)>,
-    /// Sources whose pairing (or lack of one) depends on that order.
-    pub uncertain: BTreeSet<BString>,
-}
+/// The file renames of one side, paired as git's rename detection pairs them: source and
+/// destination paths.
+pub type Renames = Vec<(BString, BString)>;
 
 /// The order merge-ort meets one side's deleted and added files in: its tree walk (path
 /// order), except below directories the other side left as they were in the ancestor, and
 /// directories only this side has, which it visits afterwards in hash-table order (its
-/// deferred "trivial directory merges"). Between such files git's choices cannot be
-/// reproduced; before them, and among the others, path order decides.
+/// deferred "trivial directory merges", see [`deferred_order`]). Among identical or equally
+/// similar files, git pairs the first it meets.
 pub struct Traversal<'r> {
     ancestor: gix::Tree<'r>,
     other: gix::Tree<'r>,
@@ -195,8 +190,9 @@ impl<'r> Traversal<'r> {
         Ok(entry.filter(|e| e.mode().is_tree()).map(|e| e.object_id()))
     }
 
-    /// Whether git visits `path` only among its deferred directories.
-    fn deferred(&mut self, path: &BStr) -> Result<bool, String> {
+    /// The directory among whose deferred entries git visits `path`, if any: the top-most of
+    /// its directories git defers.
+    fn deferred_dir<'p>(&mut self, path: &'p BStr) -> Result<Option<&'p BStr>, String> {
         for dir in parent_dirs(path) {
             let known = match self.deferred_dirs.get(dir) {
                 Some(known) => *known,
@@ -214,11 +210,50 @@ impl<'r> Traversal<'r> {
                 }
             };
             if known {
-                return Ok(true);
+                return Ok(Some(dir));
             }
         }
-        Ok(false)
+        Ok(None)
     }
+}
+
+/// Where merge-ort visits the deferred directories of one side's changes: `dirs` (with
+/// repeats) ranked in the order git's `strintmap` of possible trivial merges lists them.
+///
+/// merge-ort records each directory it defers in that map as its tree walk meets it (tree
+/// order), and walks them afterwards in the map's order, which is `hashmap.c`'s: buckets in
+/// index order, each chain newest first; the bucket is the FNV-1 `strhash` of the path masked
+/// by the table size, which starts at 64 and grows 4× past 80% load, re-chaining entries
+/// bucket by bucket.
+fn deferred_order<'a>(dirs: impl IntoIterator<Item = &'a BStr>) -> HashMap<&'a BStr, u32> {
+    let mut walk: Vec<&BStr> = dirs.into_iter().collect();
+    // Tree order: a directory sorts as its name with a slash.
+    walk.sort_by(|a, b| a.iter().chain(b"/").cmp(b.iter().chain(b"/")));
+    walk.dedup();
+    let strhash = |dir: &BStr| {
+        dir.iter().fold(0x811c_9dc5u32, |hash, &c| {
+            hash.wrapping_mul(0x0100_0193) ^ u32::from(c)
+        })
+    };
+    let mut table: Vec<Vec<usize>> = vec![Vec::new(); 64];
+    for (i, dir) in walk.iter().enumerate() {
+        let mask = table.len() - 1;
+        table[strhash(dir) as usize & mask].insert(0, i);
+        if i + 1 > table.len() * 80 / 100 {
+            let mut grown: Vec<Vec<usize>> = vec![Vec::new(); table.len() << 2];
+            let mask = grown.len() - 1;
+            for entry in table.into_iter().flatten() {
+                grown[strhash(walk[entry]) as usize & mask].insert(0, entry);
+            }
+            table = grown;
+        }
+    }
+    table
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(rank, i)| (walk[i], rank as u32))
+        .collect()
 }
 
 /// git's candidates kept per destination in the similarity matrix (`NUM_CANDIDATE_PER_DST`).
@@ -243,26 +278,29 @@ pub fn find_renames(
     let file = |e: Option<FileEntry>| {
         e.filter(|e| !e.mode.is_tree() && !e.mode.is_commit() && e.id != empty)
     };
-    // (path, file, visited among the deferred directories), in git's order.
-    let mut sources: Vec<(&BStr, FileEntry, bool)> = Vec::new();
-    let mut dests: Vec<(&BStr, FileEntry, bool)> = Vec::new();
+    // Each change's deferred directory, ranked in the order git visits them.
+    let mut deferred: Vec<Option<&BStr>> = Vec::with_capacity(changes.len());
     for c in changes {
+        deferred.push(traversal.deferred_dir(c.path.as_bstr())?);
+    }
+    let rank = deferred_order(deferred.iter().flatten().copied());
+    let visit = |i: usize| deferred[i].map(|dir| rank[dir]);
+    // (path, file, rank of its deferred directory), in git's order: the tree walk first
+    // (path order), then the deferred directories, each in path order.
+    let mut sources: Vec<(&BStr, FileEntry, Option<u32>)> = Vec::new();
+    let mut dests: Vec<(&BStr, FileEntry, Option<u32>)> = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
         match (file(c.old), file(c.new)) {
-            (Some(old), None) if c.new.is_none() => {
-                sources.push((c.path.as_bstr(), old, traversal.deferred(c.path.as_bstr())?))
-            }
-            (None, Some(new)) if c.old.is_none() => {
-                dests.push((c.path.as_bstr(), new, traversal.deferred(c.path.as_bstr())?))
-            }
+            (Some(old), None) if c.new.is_none() => sources.push((c.path.as_bstr(), old, visit(i))),
+            (None, Some(new)) if c.old.is_none() => dests.push((c.path.as_bstr(), new, visit(i))),
             _ => {}
         }
     }
     sources.sort_by_key(|s| s.2);
     dests.sort_by_key(|d| d.2);
     let mut pairs = Vec::new();
-    let mut uncertain = BTreeSet::new();
     if sources.is_empty() || dests.is_empty() {
-        return Ok(Renames { pairs, uncertain });
+        return Ok(pairs);
     }
     let mut src_used = vec![false; sources.len()];
     let mut dst_used = vec![false; dests.len()];
@@ -272,17 +310,9 @@ pub fn find_renames(
     for (i, (_, e, _)) in sources.iter().enumerate() {
         by_id.entry(e.id).or_default().push(i);
     }
-    let mut deferred_dests: HashMap<ObjectId, usize> = HashMap::new();
-    for (_, e, deferred) in &dests {
-        if *deferred {
-            *deferred_dests.entry(e.id).or_default() += 1;
-        }
-    }
-    // Contents whose pairing follows an order Trellis does not reproduce.
-    let mut tainted: std::collections::HashSet<ObjectId> = Default::default();
     let compatible =
         |a: FileEntry, b: FileEntry| (a.mode.is_blob() && b.mode.is_blob()) || a.mode == b.mode;
-    for (d, &(dst_path, dst, dst_deferred)) in dests.iter().enumerate() {
+    for (d, &(dst_path, dst, _)) in dests.iter().enumerate() {
         let Some(candidates) = by_id.get(&dst.id) else {
             continue;
         };
@@ -299,31 +329,14 @@ pub fn find_renames(
         let Some(best) = scored.iter().map(|(_, score)| *score).max() else {
             continue;
         };
-        let best: Vec<usize> = scored
-            .iter()
-            .filter(|(_, score)| *score == best)
-            .map(|(s, _)| *s)
-            .collect();
-        let s = best[0];
-        let order_unknown = (best.len() > 1 && sources[best[0]].2 && sources[best[1]].2)
-            || (dst_deferred && deferred_dests.get(&dst.id).is_some_and(|n| *n > 1));
-        if order_unknown {
-            tainted.insert(dst.id);
-        }
+        // The first of the best, in git's order.
+        let Some(&(s, _)) = scored.iter().find(|(_, score)| *score == best) else {
+            continue;
+        };
         src_used[s] = true;
         dst_used[d] = true;
-        pairs.push((
-            sources[s].0.to_owned(),
-            dst_path.to_owned(),
-            tainted.contains(&dst.id),
-        ));
+        pairs.push((sources[s].0.to_owned(), dst_path.to_owned()));
     }
-    uncertain.extend(
-        sources
-            .iter()
-            .filter(|(_, e, _)| tainted.contains(&e.id))
-            .map(|(p, _, _)| (*p).to_owned()),
-    );
     // Basename matches.
     let mut src_names: HashMap<&BStr, Option<usize>> = HashMap::new();
     for (i, (path, _, _)) in sources.iter().enumerate().filter(|(i, _)| !src_used[*i]) {
@@ -357,7 +370,7 @@ pub fn find_renames(
         if similarity.score(repo, src.id, dests[d].1.id)? >= MIN_BASENAME_SCORE {
             src_used[s] = true;
             dst_used[d] = true;
-            pairs.push((src_path.to_owned(), dests[d].0.to_owned(), false));
+            pairs.push((src_path.to_owned(), dests[d].0.to_owned()));
         }
     }
     // The similarity matrix.
@@ -371,7 +384,7 @@ pub fn find_renames(
         || open_dests.is_empty()
         || (remaining.len() as u64) * (open_dests.len() as u64) > RENAME_LIMIT * RENAME_LIMIT
     {
-        return Ok(Renames { pairs, uncertain });
+        return Ok(pairs);
     }
     // (score, same basename, destination, source), the best few per destination.
     let mut candidates: Vec<(u64, bool, usize, usize)> = Vec::new();
@@ -397,31 +410,15 @@ pub fn find_renames(
     }
     // Best first; a stable sort keeps destination order among equals, as git's does.
     candidates.sort_by_key(|&(score, same_name, _, _)| std::cmp::Reverse((score, same_name)));
-    for (k, &(score, same_name, d, s)) in candidates.iter().enumerate() {
+    for &(_, _, d, s) in &candidates {
         if dst_used[d] || src_used[s] {
             continue;
         }
-        // Another open candidate just as good for this source or destination: git takes the
-        // first in its order, unknown between two files of deferred directories.
-        let rivals: Vec<usize> = candidates[k + 1..]
-            .iter()
-            .filter(|&&(sc, sn, d2, s2)| {
-                (sc, sn) == (score, same_name)
-                    && ((s2 == s && !dst_used[d2] && dests[d].2 && dests[d2].2)
-                        || (d2 == d && !src_used[s2] && sources[s].2 && sources[s2].2))
-            })
-            .map(|&(_, _, _, s2)| s2)
-            .collect();
-        let ambiguous = !rivals.is_empty();
-        if ambiguous {
-            uncertain.insert(sources[s].0.to_owned());
-            uncertain.extend(rivals.iter().map(|&s2| sources[s2].0.to_owned()));
-        }
         dst_used[d] = true;
         src_used[s] = true;
-        pairs.push((sources[s].0.to_owned(), dests[d].0.to_owned(), ambiguous));
+        pairs.push((sources[s].0.to_owned(), dests[d].0.to_owned()));
     }
-    Ok(Renames { pairs, uncertain })
+    Ok(pairs)
 }
 
 /// A directory one side renamed, as merge-ort infers it.
@@ -432,8 +429,6 @@ pub struct DirectoryRenames {
     /// Directories renamed to several places equally often (git's "directory rename split",
     /// a conflict without a path).
     pub split: bool,
-    /// Why the inference may differ from git's, if it may.
-    pub uncertain: Option<String>,
 }
 
 /// The directories the renamer side (changes `renamer` since `ancestor`, tree
@@ -455,7 +450,6 @@ pub fn directory_renames(
     let mut out = DirectoryRenames {
         targets: HashMap::new(),
         split: false,
-        uncertain: None,
     };
     if added.is_empty() {
         return Ok(out);
@@ -518,8 +512,8 @@ pub fn directory_renames(
     let under_own = |path: &BStr| parent_dirs(path).any(|d| own.contains(d));
     let mut traversal = Traversal::new(repo, ancestor, other_tree)?;
     let renames = find_renames(repo, similarity, &mut traversal, renamer, &under_own)?;
-    let mut counts: BTreeMap<BString, BTreeMap<BString, (u32, bool)>> = BTreeMap::new();
-    for (old, new, ambiguous) in &renames.pairs {
+    let mut counts: BTreeMap<BString, BTreeMap<BString, u32>> = BTreeMap::new();
+    for (old, new) in &renames {
         let (mut old_dir, mut new_dir) = (dirname(old.as_bstr()), dirname(new.as_bstr()));
         let mut first = true;
         loop {
@@ -539,13 +533,11 @@ pub fn directory_renames(
             }
             let r = relevance(old_dir, &mut is_removed)?;
             if r == Relevance::Own || (first && r != Relevance::NotRelevant) {
-                let entry = counts
+                *counts
                     .entry(old_dir.to_owned())
                     .or_default()
                     .entry(new_dir.to_owned())
-                    .or_default();
-                entry.0 += 1;
-                entry.1 |= ambiguous;
+                    .or_default() += 1;
             }
             first = false;
             if r == Relevance::NotRelevant || old_dir.is_empty() || new_dir.is_empty() {
@@ -560,16 +552,11 @@ pub fn directory_renames(
         if !matters(old.as_bstr()) {
             continue;
         }
-        let best = news.values().map(|(n, _)| *n).max().unwrap_or(0);
+        let best = news.values().copied().max().unwrap_or(0);
         if best == 0 {
             continue;
         }
-        if news.values().any(|(_, ambiguous)| *ambiguous) {
-            out.uncertain = Some(format!(
-                "where git moves {old}/ depends on which of several identical or equally similar files it pairs"
-            ));
-        }
-        let mut winners = news.into_iter().filter(|(_, (n, _))| *n == best);
+        let mut winners = news.into_iter().filter(|(_, n)| *n == best);
         let (target, _) = winners.next().expect("a best target");
         if winners.next().is_some() {
             out.split = true;
@@ -620,8 +607,8 @@ pub fn moved_paths(
 
 /// Where git's rename detection pairs the files one side deleted and the other changed
 /// (`contested`): what decides where the other side's change (or its rename/delete conflict)
-/// lands. With several identical files, or equally similar candidates, git's choice follows
-/// its traversal order, which Trellis does not reproduce: then the reason is the error.
+/// lands. Among several identical files, or equally similar candidates, git's choice follows
+/// its traversal order, which [`Traversal`] reproduces.
 pub fn contested_renames(
     repo: &gix::Repository,
     similarity: &mut Similarity,
@@ -635,16 +622,9 @@ pub fn contested_renames(
     let renames = find_renames(repo, similarity, traversal, side, &|p| {
         contested.contains(p)
     })?;
-    if let Some(source) = contested.iter().find(|c| renames.uncertain.contains(**c)) {
-        return Err(format!(
-            "cannot be sure: which file git pairs with {source} as a rename depends on an order Trellis does not reproduce (identical or equally similar files in directories git visits in hash-table order)"
-        ));
-    }
     Ok(renames
-        .pairs
         .into_iter()
-        .filter(|(source, _, _)| contested.contains(source.as_bstr()))
-        .map(|(source, dest, _)| (source, dest))
+        .filter(|(source, _)| contested.contains(source.as_bstr()))
         .collect())
 }
 
