@@ -206,12 +206,15 @@ fn a_directory_renamed_to_two_places_equally_is_a_conflict_without_a_path() {
     assert_eq!(b["topic"]["conflicts"]["paths"], serde_json::json!([]));
 }
 
-#[test]
-fn identical_files_in_one_deferred_directory_pair_in_path_order() {
-    // Two identical files moved into one new directory while the branch edits one of them:
-    // git visits the new directory after the others (the branch does not have it), and
-    // within it in path order (ripgrep pr/1489, pr/2601; Trellis used to answer "cannot be
-    // sure" here).
+/// What the branch `topic` of [`two_licenses`] does.
+enum Topic {
+    EditsGrepLicense,
+    AddsGrepFile,
+}
+
+/// ripgrep's shape: identical `globset/LICENSE` and `grep/LICENSE` (and `other`); branch
+/// `topic` edits `grep/LICENSE` or adds `grep/new.txt`; `main` checked out.
+fn two_licenses(topic: Topic) -> Repo {
     let license = numbered("license", 12);
     let mut r = with_files(&[
         ("globset/LICENSE", license.clone()),
@@ -219,12 +222,25 @@ fn identical_files_in_one_deferred_directory_pair_in_path_order() {
         ("other", numbered("other", 3)),
     ]);
     r.git(&["checkout", "-q", "-b", "topic"]);
-    r.commit_file(
-        "grep/LICENSE",
-        &license.replace("line 11", "line 11 (topic)"),
-        "edit a license",
-    );
+    match topic {
+        Topic::EditsGrepLicense => r.commit_file(
+            "grep/LICENSE",
+            &license.replace("line 11", "line 11 (topic)"),
+            "edit a license",
+        ),
+        Topic::AddsGrepFile => r.commit_file("grep/new.txt", "the branch's\n", "a new file"),
+    };
     r.git(&["checkout", "-q", "main"]);
+    r
+}
+
+#[test]
+fn identical_files_in_one_deferred_directory_pair_in_path_order() {
+    // Two identical files moved into one new directory while the branch edits one of them:
+    // git visits the new directory after the others (the branch does not have it), and
+    // within it in path order (ripgrep pr/1489, pr/2601; Trellis used to answer "cannot be
+    // sure" here).
+    let r = two_licenses(Topic::EditsGrepLicense);
     std::fs::create_dir_all(r.path().join("crates/cli")).expect("mkdir");
     std::fs::create_dir_all(r.path().join("crates/globset")).expect("mkdir");
     r.git(&["mv", "globset/LICENSE", "crates/cli/LICENSE"]);
@@ -242,15 +258,7 @@ fn deferred_directories_are_visited_in_git_hash_table_order() {
     // directories in the order of its hash map (FNV-1 of the path, 64 buckets: `beta` in
     // bucket 23 before `alpha` in 27), not path order, so `grep/` → `beta/`, a conflict
     // (tokio's 51 "cannot be sure" branches had this shape).
-    let license = numbered("license", 12);
-    let mut r = with_files(&[
-        ("globset/LICENSE", license.clone()),
-        ("grep/LICENSE", license.clone()),
-        ("other", numbered("other", 3)),
-    ]);
-    r.git(&["checkout", "-q", "-b", "topic"]);
-    r.commit_file("grep/new.txt", "the branch's\n", "a new file");
-    r.git(&["checkout", "-q", "main"]);
+    let mut r = two_licenses(Topic::AddsGrepFile);
     for dir in ["alpha", "beta"] {
         std::fs::create_dir_all(r.path().join(dir)).expect("mkdir");
     }
@@ -412,19 +420,7 @@ fn identical_files_pair_in_the_order_git_visits_them() {
     // crates/grep/LICENSE and deletes the other. git visits directories the branch did not
     // touch (globset/) after the others, so grep/LICENSE, which the branch edited, is the one
     // renamed and the edit follows it (ripgrep pr/1489).
-    let license = numbered("license", 12);
-    let mut r = with_files(&[
-        ("globset/LICENSE", license.clone()),
-        ("grep/LICENSE", license.clone()),
-        ("other", numbered("other", 3)),
-    ]);
-    r.git(&["checkout", "-q", "-b", "topic"]);
-    r.commit_file(
-        "grep/LICENSE",
-        &license.replace("line 11", "line 11 (topic)"),
-        "edit a license",
-    );
-    r.git(&["checkout", "-q", "main"]);
+    let r = two_licenses(Topic::EditsGrepLicense);
     std::fs::create_dir_all(r.path().join("crates/grep")).expect("mkdir");
     r.git(&["mv", "grep/LICENSE", "crates/grep/LICENSE"]);
     r.git(&["rm", "-q", "globset/LICENSE"]);
