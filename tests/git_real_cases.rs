@@ -775,3 +775,34 @@ fn a_path_illegal_on_windows_does_not_stop_a_conflicting_merge() {
         serde_json::json!(["a.txt"])
     );
 }
+
+/// git/git's `compat/fsmonitor/fsm-ipc-darwin.c` (5 branches) and tokio `pr/1766`, `pr/2387`,
+/// `pr/4629`: the base renamed a file the branch changed, and the branch added a file at the
+/// new path too. git merges the three versions of the renamed file, then that result with the
+/// branch's file at the new path (an add/add: a conflict unless they are equal).
+#[test]
+fn a_rename_onto_a_path_the_other_side_added_merges_as_in_git() {
+    let lines: String = (1..=20).map(|i| format!("ipc line {i}\n")).collect();
+    let mut r = Repo::new();
+    r.commit_file("ipc-darwin.c", &lines, "start");
+    r.commit_file("other.txt", "other\n", "another file");
+    let edited = lines.replace("ipc line 3\n", "ipc line 3, edited\n");
+    for (name, added) in [
+        ("differs", "a new unix file\n".to_string()),
+        ("same", edited.clone()),
+    ] {
+        r.git(&["checkout", "-q", "-b", name, "main"]);
+        r.commit_file("ipc-darwin.c", &edited, "edit");
+        r.commit_file("ipc-unix.c", &added, "add");
+    }
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["mv", "ipc-darwin.c", "ipc-unix.c"]);
+    r.git(&["commit", "-q", "-m", "rename"]);
+    r.commit_file("other.txt", "other, edited\n", "main moves on");
+    let facts = scan_and_compare(&r);
+    assert_eq!(
+        facts["differs"]["conflicts"]["paths"],
+        serde_json::json!(["ipc-unix.c"])
+    );
+    assert_eq!(facts["same"]["conflicts"]["verdict"], "clean");
+}

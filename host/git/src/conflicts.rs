@@ -255,8 +255,9 @@ impl Merger {
             .chain(&moves.base)
             .map(|(_, new)| new.clone())
             .collect();
-        let relocated = Relocation::apply(&base.changes, branch, &on_base, &on_branch, &moves)?;
-        git_only.extend(relocated.rename_delete.iter().cloned());
+        let relocated =
+            Relocation::apply(repo, &base.changes, branch, &on_base, &on_branch, &moves)?;
+        git_only.extend(relocated.conflicted.iter().cloned());
         git_only.extend(relocated.split.iter().cloned());
         // A file the base changed and the branch renamed: the merge puts the base's version at
         // the branch's new name, so its result is not the base's tree even when the reduced
@@ -284,7 +285,7 @@ impl Merger {
                 changes_nothing: branch.is_empty(),
             },
         };
-        prediction.changes_nothing &= !base_moved;
+        prediction.changes_nothing &= !base_moved && !relocated.base_rewritten;
         unclean |= !git_only.is_empty();
         if !unclean {
             return Ok(prediction);
@@ -936,8 +937,14 @@ fn directory_moves(
 struct Relocation {
     base: Option<Vec<Change>>,
     branch: Option<Vec<Change>>,
-    /// New paths of files one side renamed and the other deleted (always a conflict in git).
-    rename_delete: Vec<BString>,
+    /// New paths git reports as conflicts whatever gix finds there: of files one side renamed
+    /// and the other deleted (rename/delete), or changed and added a file at the new path too
+    /// when the three versions do not merge cleanly.
+    conflicted: Vec<BString>,
+    /// Whether a base change was rewritten to what the merge puts there (a file the base
+    /// renamed onto a path the branch added, merged with the branch's changes): the merged
+    /// tree then differs from the base's even where the rewritten changes agree.
+    base_rewritten: bool,
     /// Files both sides renamed to different paths (rename/rename, 1 to 2): git lists the old
     /// path and both new ones.
     split: Vec<BString>,
@@ -945,6 +952,7 @@ struct Relocation {
 
 impl Relocation {
     fn apply(
+        repo: &gix::Repository,
         base: &[Change],
         branch: &[Change],
         on_base: &[(BString, BString)],
@@ -954,7 +962,8 @@ impl Relocation {
         let mut out = Relocation {
             base: None,
             branch: None,
-            rename_delete: Vec::new(),
+            conflicted: Vec::new(),
+            base_rewritten: false,
             split: Vec::new(),
         };
         if on_base.is_empty()
@@ -1008,8 +1017,13 @@ impl Relocation {
                     }
                 }
                 (Some(q), Some(r)) => out.split.extend([source.clone(), q.clone(), r.clone()]),
-                (Some(q), None) => Self::carry(&mut b, &mut t, &source, q, &mut out.rename_delete)?,
-                (None, Some(r)) => Self::carry(&mut t, &mut b, &source, r, &mut out.rename_delete)?,
+                (Some(q), None) => {
+                    out.base_rewritten |=
+                        Self::carry(repo, &mut b, &mut t, &source, q, &mut out.conflicted)?
+                }
+                (None, Some(r)) => {
+                    Self::carry(repo, &mut t, &mut b, &source, r, &mut out.conflicted)?;
+                }
                 (None, None) => {}
             }
         }
@@ -1019,37 +1033,62 @@ impl Relocation {
     }
 
     /// The renamer moved `source` to `dest`: the other side's change to `source` moves there.
+    /// Returns whether the renamer's change at `dest` was rewritten.
     fn carry(
+        repo: &gix::Repository,
         renamer: &mut BTreeMap<BString, Change>,
         other: &mut BTreeMap<BString, Change>,
         source: &BString,
         dest: &BString,
-        rename_delete: &mut Vec<BString>,
-    ) -> Result<(), String> {
+        conflicted: &mut Vec<BString>,
+    ) -> Result<bool, String> {
         if !renamer.contains_key(dest) {
-            return Ok(());
+            return Ok(false);
         }
         let ancestor = renamer.remove(source).and_then(|c| c.old);
+        let Some(change) = other.remove(source) else {
+            if let Some(d) = renamer.get_mut(dest) {
+                d.old = ancestor;
+            }
+            return Ok(false);
+        };
+        if let Some(added) = other.get(dest).and_then(|c| c.new)
+            && let Some(changed) = change.new
+        {
+            // Rename involved in a collision: merge-ort merges the three versions of the
+            // renamed file, then that result with the other side's file at `dest` as an
+            // add/add, a conflict unless they are equal.
+            if let Some(d) = renamer.get_mut(dest)
+                && let Some(renamed) = d.new
+            {
+                match merge_renamed(repo, ancestor, renamed, changed)? {
+                    Some(merged) if merged == added => d.new = Some(added),
+                    Some(merged) => d.new = Some(merged),
+                    None => conflicted.push(dest.clone()),
+                }
+                return Ok(d.new != Some(renamed));
+            }
+            return Ok(false);
+        }
         if let Some(d) = renamer.get_mut(dest) {
             d.old = ancestor;
         }
-        let Some(change) = other.remove(source) else {
-            return Ok(());
-        };
         if change.new.is_none() {
             // rename/delete: always a conflict at the new path (where the other side may
             // have added a file too: add/add there as well).
-            rename_delete.push(dest.clone());
+            conflicted.push(dest.clone());
             other.entry(dest.clone()).or_insert(Change {
                 path: dest.clone(),
                 old: ancestor,
                 new: None,
             });
-            return Ok(());
+            return Ok(false);
         }
         if other.contains_key(dest) {
+            // The other side deleted a file at `dest` the ancestor had: the renamer added its
+            // file over it, a case git treats as a rename onto a path of the ancestor.
             return Err(format!(
-                "cannot be sure: {source} was renamed to {dest}, where the other side, which changed {source}, has a change too"
+                "cannot be sure: {source} was renamed to {dest}, where the other side, which changed {source}, deleted a file"
             ));
         }
         other.insert(
@@ -1060,8 +1099,53 @@ impl Relocation {
                 new: change.new,
             },
         );
-        Ok(())
+        Ok(false)
     }
+}
+
+/// The clean merge of a renamed file's three versions (written to object memory), `None` when
+/// they conflict or are not all text files.
+fn merge_renamed(
+    repo: &gix::Repository,
+    ancestor: Option<FileEntry>,
+    renamed: FileEntry,
+    changed: FileEntry,
+) -> Result<Option<FileEntry>, String> {
+    let Some(ancestor) = ancestor else {
+        return Ok(None);
+    };
+    if ![ancestor, renamed, changed]
+        .iter()
+        .all(|e| e.mode.is_blob())
+    {
+        return Ok(None);
+    }
+    // The executable bit merges as a three-way choice too.
+    let mode = match (renamed.mode == ancestor.mode, changed.mode == ancestor.mode) {
+        (true, _) => changed.mode,
+        (false, true) => renamed.mode,
+        (false, false) if renamed.mode == changed.mode => renamed.mode,
+        (false, false) => return Ok(None),
+    };
+    let read = |id: ObjectId| {
+        repo.find_blob(id)
+            .map(|mut b| b.take_data())
+            .map_err(|e| format!("cannot read blob {id}: {e}"))
+    };
+    let (base, ours, theirs) = (read(ancestor.id)?, read(renamed.id)?, read(changed.id)?);
+    let Ok(merged) = xdiff::merge(&base, &ours, &theirs, xdiff::ConflictStyle::Merge) else {
+        return Ok(None);
+    };
+    let Some(text) = merged.text.filter(|_| merged.conflicts == 0) else {
+        return Ok(None);
+    };
+    let id = repo
+        .write_blob(text)
+        .map_err(|e| format!("cannot write a merged blob: {e}"))?;
+    Ok(Some(FileEntry {
+        mode,
+        id: id.detach(),
+    }))
 }
 
 fn dirname(path: &BStr) -> &BStr {
