@@ -17,6 +17,7 @@ use trellis_app::scan::{
 use trellis_app::store::Store;
 use trellis_git::{AlignOptions, BranchSelection};
 use trellis_runtime::plan::RunRecord;
+use trellis_runtime::plugin::PluginKind;
 
 use super::{
     Cli, EXIT_FAILURE, EXIT_GATE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, FailOnArg, ScanArgs,
@@ -69,7 +70,13 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> u8 {
         .then(ProgressBar::on_terminal)
         .flatten();
     let interrupt = interrupt_on_ctrl_c();
-    let history = store.as_ref().map(|s| s.run_history()).unwrap_or_default();
+    // Only a tuner reads the run history; parsing it costs a small scan a few milliseconds.
+    let has_tuner = plugins.iter().any(|p| p.manifest.kind == PluginKind::Tuner);
+    let history = store
+        .as_ref()
+        .filter(|_| has_tuner)
+        .map(|s| s.run_history())
+        .unwrap_or_default();
     let request = ScanRequest {
         progress: progress.as_ref().map(|p| p as &dyn ScanProgress),
         should_interrupt: Some(&interrupt),
