@@ -255,8 +255,15 @@ impl Merger {
             .chain(&moves.base)
             .map(|(_, new)| new.clone())
             .collect();
-        let relocated =
-            Relocation::apply(repo, &base.changes, branch, &on_base, &on_branch, &moves)?;
+        let relocated = Relocation::apply(
+            self,
+            repo,
+            &base.changes,
+            branch,
+            &on_base,
+            &on_branch,
+            &moves,
+        )?;
         git_only.extend(relocated.conflicted.iter().cloned());
         git_only.extend(relocated.split.iter().cloned());
         // A file the base changed and the branch renamed: the merge puts the base's version at
@@ -457,6 +464,42 @@ impl Merger {
             Err(()) => return Ok(false),
         };
         Ok(prep.current.data.as_slice() == Some(merged))
+    }
+
+    /// The clean merge of the three versions of a file renamed to `path` (written to object
+    /// memory), `None` when they conflict or git would not merge them as text.
+    fn merge_renamed(
+        &mut self,
+        repo: &gix::Repository,
+        path: &BStr,
+        ancestor: Option<FileEntry>,
+        renamed: FileEntry,
+        changed: FileEntry,
+    ) -> Result<Option<FileEntry>, String> {
+        let Some(ancestor) = ancestor else {
+            return Ok(None);
+        };
+        // The executable bit merges as a three-way choice too.
+        let mode = match (renamed.mode == ancestor.mode, changed.mode == ancestor.mode) {
+            (true, _) => changed.mode,
+            (false, true) => renamed.mode,
+            (false, false) if renamed.mode == changed.mode => renamed.mode,
+            (false, false) => return Ok(None),
+        };
+        let sides = [Some(ancestor), Some(renamed), Some(changed)];
+        let Some(text) = self
+            .text_merge(repo, path, sides, None)?
+            .and_then(|m| m.merged.text.filter(|_| m.merged.conflicts == 0))
+        else {
+            return Ok(None);
+        };
+        let id = repo
+            .write_blob(text)
+            .map_err(|e| format!("cannot write the merge of {path}: {e}"))?;
+        Ok(Some(FileEntry {
+            mode,
+            id: id.detach(),
+        }))
     }
 
     /// git's content merge of one file (`None` where git would not merge it as text — a merge
@@ -952,6 +995,7 @@ struct Relocation {
 
 impl Relocation {
     fn apply(
+        merger: &mut Merger,
         repo: &gix::Repository,
         base: &[Change],
         branch: &[Change],
@@ -1018,11 +1062,26 @@ impl Relocation {
                 }
                 (Some(q), Some(r)) => out.split.extend([source.clone(), q.clone(), r.clone()]),
                 (Some(q), None) => {
-                    out.base_rewritten |=
-                        Self::carry(repo, &mut b, &mut t, &source, q, &mut out.conflicted)?
+                    out.base_rewritten |= Self::carry(
+                        merger,
+                        repo,
+                        &mut b,
+                        &mut t,
+                        &source,
+                        q,
+                        &mut out.conflicted,
+                    )?
                 }
                 (None, Some(r)) => {
-                    Self::carry(repo, &mut t, &mut b, &source, r, &mut out.conflicted)?;
+                    Self::carry(
+                        merger,
+                        repo,
+                        &mut t,
+                        &mut b,
+                        &source,
+                        r,
+                        &mut out.conflicted,
+                    )?;
                 }
                 (None, None) => {}
             }
@@ -1035,6 +1094,7 @@ impl Relocation {
     /// The renamer moved `source` to `dest`: the other side's change to `source` moves there.
     /// Returns whether the renamer's change at `dest` was rewritten.
     fn carry(
+        merger: &mut Merger,
         repo: &gix::Repository,
         renamer: &mut BTreeMap<BString, Change>,
         other: &mut BTreeMap<BString, Change>,
@@ -1061,7 +1121,7 @@ impl Relocation {
             if let Some(d) = renamer.get_mut(dest)
                 && let Some(renamed) = d.new
             {
-                match merge_renamed(repo, ancestor, renamed, changed)? {
+                match merger.merge_renamed(repo, dest.as_bstr(), ancestor, renamed, changed)? {
                     Some(merged) if merged == added => d.new = Some(added),
                     Some(merged) => d.new = Some(merged),
                     None => conflicted.push(dest.clone()),
@@ -1101,51 +1161,6 @@ impl Relocation {
         );
         Ok(false)
     }
-}
-
-/// The clean merge of a renamed file's three versions (written to object memory), `None` when
-/// they conflict or are not all text files.
-fn merge_renamed(
-    repo: &gix::Repository,
-    ancestor: Option<FileEntry>,
-    renamed: FileEntry,
-    changed: FileEntry,
-) -> Result<Option<FileEntry>, String> {
-    let Some(ancestor) = ancestor else {
-        return Ok(None);
-    };
-    if ![ancestor, renamed, changed]
-        .iter()
-        .all(|e| e.mode.is_blob())
-    {
-        return Ok(None);
-    }
-    // The executable bit merges as a three-way choice too.
-    let mode = match (renamed.mode == ancestor.mode, changed.mode == ancestor.mode) {
-        (true, _) => changed.mode,
-        (false, true) => renamed.mode,
-        (false, false) if renamed.mode == changed.mode => renamed.mode,
-        (false, false) => return Ok(None),
-    };
-    let read = |id: ObjectId| {
-        repo.find_blob(id)
-            .map(|mut b| b.take_data())
-            .map_err(|e| format!("cannot read blob {id}: {e}"))
-    };
-    let (base, ours, theirs) = (read(ancestor.id)?, read(renamed.id)?, read(changed.id)?);
-    let Ok(merged) = xdiff::merge(&base, &ours, &theirs, xdiff::ConflictStyle::Merge) else {
-        return Ok(None);
-    };
-    let Some(text) = merged.text.filter(|_| merged.conflicts == 0) else {
-        return Ok(None);
-    };
-    let id = repo
-        .write_blob(text)
-        .map_err(|e| format!("cannot write a merged blob: {e}"))?;
-    Ok(Some(FileEntry {
-        mode,
-        id: id.detach(),
-    }))
 }
 
 fn dirname(path: &BStr) -> &BStr {

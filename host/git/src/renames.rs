@@ -10,7 +10,7 @@
 //! estimate (`diffcore-delta`'s span hashes) of at least 50%, best score first. The same
 //! estimate finds the rename/rename (1 to 2) conflicts gix's line-diff similarity misses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -235,15 +235,16 @@ fn deferred_order<'a>(dirs: impl IntoIterator<Item = &'a BStr>) -> HashMap<&'a B
             hash.wrapping_mul(0x0100_0193) ^ u32::from(c)
         })
     };
-    let mut table: Vec<Vec<usize>> = vec![Vec::new(); 64];
+    // Chains as deques: names chosen to share a bucket must not make this quadratic.
+    let mut table: Vec<VecDeque<usize>> = vec![VecDeque::new(); 64];
     for (i, dir) in walk.iter().enumerate() {
         let mask = table.len() - 1;
-        table[strhash(dir) as usize & mask].insert(0, i);
+        table[strhash(dir) as usize & mask].push_front(i);
         if i + 1 > table.len() * 80 / 100 {
-            let mut grown: Vec<Vec<usize>> = vec![Vec::new(); table.len() << 2];
+            let mut grown: Vec<VecDeque<usize>> = vec![VecDeque::new(); table.len() << 2];
             let mask = grown.len() - 1;
             for entry in table.into_iter().flatten() {
-                grown[strhash(walk[entry]) as usize & mask].insert(0, entry);
+                grown[strhash(walk[entry]) as usize & mask].push_front(entry);
             }
             table = grown;
         }
