@@ -138,6 +138,44 @@ fn scan_all(dir: &Path, extra: &[&str]) -> Value {
     scan_json(&args)
 }
 
+/// The rename shapes real repositories showed (`--rename-history`): a documentation tree renamed
+/// `*.txt` → `*.adoc` and packages with identical license files moved to new directories, while
+/// branches far behind edit or add files there. Every fact equals git's, and the shapes make
+/// both clean merges and conflicts.
+#[test]
+fn generated_rename_history_matches_git() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("repo");
+    let spec = xtask::fixture::FixtureSpec {
+        commits: 200,
+        branches: 5,
+        files: 20,
+        seed: 11,
+        rename_history: 60,
+        ..Default::default()
+    };
+    xtask::fixture::generate(&spec, &repo).expect("generate");
+    let report = scan_all(&repo, &[]);
+    assert_all_facts_match_git(&repo, "main", &report);
+    let history: Vec<&Value> = report["repositories"][0]["branches"]
+        .as_array()
+        .expect("branches")
+        .iter()
+        .filter(|b| {
+            b["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("history/"))
+        })
+        .collect();
+    assert_eq!(history.len(), 60);
+    for verdict in ["clean", "conflicts"] {
+        assert!(
+            history.iter().any(|b| b["conflicts"]["verdict"] == verdict),
+            "some rename-history branches are {verdict}"
+        );
+    }
+}
+
 #[test]
 fn generated_repository_matches_git_with_and_without_commit_graph() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -150,6 +188,7 @@ fn generated_repository_matches_git_with_and_without_commit_graph() {
         commit_graph: false,
         // Merged topics, some after a resolved conflict, on main's first-parent history.
         merge_history: 30,
+        rename_history: 0,
     };
     xtask::fixture::generate(&spec, &repo).expect("generate");
     let without = scan_all(&repo, &[]);
@@ -226,6 +265,7 @@ fn packed_histories_without_commit_graph_are_scanned_and_cached_per_pack() {
         seed: 9,
         commit_graph: false,
         merge_history: 0,
+        rename_history: 0,
     };
     xtask::fixture::generate(&spec, &repo).expect("generate");
     // A second pack, and loose commits on top of both: the table covers the packs and the
@@ -332,6 +372,7 @@ fn the_generator_is_deterministic() {
         seed: 9,
         commit_graph: false,
         merge_history: 0,
+        rename_history: 0,
     };
     let refs: Vec<String> = ["a", "b"]
         .iter()

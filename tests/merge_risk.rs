@@ -34,6 +34,7 @@ fn planted(dir: &Path, merges: usize) -> (std::path::PathBuf, Value) {
         seed: 11,
         commit_graph: true,
         merge_history: merges,
+        rename_history: 0,
     };
     xtask::fixture::generate(&spec, &repo).expect("generate");
     let manifest = std::fs::read_to_string(xtask::fixture::merges_manifest_path(&repo))

@@ -375,6 +375,7 @@ fn trial_merge_sides_count_as_git_rev_list_on_a_generated_history() {
         seed: 3,
         commit_graph: true,
         merge_history: 25,
+        rename_history: 0,
     };
     xtask::fixture::generate(&spec, &repo).unwrap();
     let git = |args: &[&str]| -> String {

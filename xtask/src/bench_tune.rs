@@ -287,6 +287,7 @@ fn shapes(spec: &TuneBenchSpec) -> Result<Vec<Shape>> {
                 seed: i as u64 + 1,
                 commit_graph: true,
                 merge_history: 0,
+                rename_history: 0,
             },
         )?);
     }
@@ -300,6 +301,7 @@ fn shapes(spec: &TuneBenchSpec) -> Result<Vec<Shape>> {
             seed: 7,
             commit_graph: true,
             merge_history: 0,
+            rename_history: 0,
         },
     )?;
     let no_graph_commits = 30_000 / k;
@@ -312,6 +314,7 @@ fn shapes(spec: &TuneBenchSpec) -> Result<Vec<Shape>> {
             seed: 11,
             commit_graph: false,
             merge_history: 0,
+            rename_history: 0,
         },
     )?;
     Ok(vec![

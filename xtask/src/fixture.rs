@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 
 mod merges;
 mod plant;
+mod renames;
 
 /// The shape of a generated repository.
 #[derive(Debug, Clone)]
@@ -32,6 +33,9 @@ pub struct FixtureSpec {
     /// Topics merged into `main` at the end with a planted relation between their shape and
     /// whether they conflicted (see `merges`); listed in `OUT.merges.json`.
     pub merge_history: usize,
+    /// Branches of the rename shapes real repositories have (see `renames`): a documentation
+    /// tree renamed and packages with identical files moved while they were far behind.
+    pub rename_history: usize,
 }
 
 impl Default for FixtureSpec {
@@ -43,6 +47,7 @@ impl Default for FixtureSpec {
             seed: 1,
             commit_graph: false,
             merge_history: 0,
+            rename_history: 0,
         }
     }
 }
@@ -471,6 +476,7 @@ fn stream(
     // Planted last, each with a generator of its own, so the rest of the repository is the
     // same with or without them.
     let merges = merges::plant_merges(&mut g, spec.merge_history, spec.seed);
+    renames::plant_rename_history(&mut g, spec.rename_history, spec.seed);
     let planted = plant_secrets.then(|| plant::plant(&mut g, spec.seed));
     (g.out.into_bytes(), planted, merges)
 }

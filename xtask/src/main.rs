@@ -2,10 +2,12 @@
 //! (default `target/plugins`).
 //! `cargo xtask demo`: builds the plugins, generates a small repository (`target/demo-repo`) and
 //! scans it and this checkout with them — the README's run command.
-//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT`:
+//! `cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--rename-history N] [--plant-secrets] OUT`:
 //! generates a deterministic test repository (see `xtask::fixture`); with `--plant-secrets`, also
 //! secrets, decoys and policy violations, listed in `OUT.planted.json`; with `--merge-history N`,
-//! N merged topics with a planted relation between their shape and conflicts (`OUT.merges.json`).
+//! N merged topics with a planted relation between their shape and conflicts (`OUT.merges.json`);
+//! with `--rename-history N`, N branches far behind a documentation tree rename and package moves
+//! with identical files (the shapes real repositories showed).
 //! `cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]`:
 //! Trellis against the git CLI on a generated repository (see `bench/run.sh`).
 //! `cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]`:
@@ -25,7 +27,7 @@ use xtask::bench::BenchSpec;
 use xtask::bench_policy::PolicyBenchSpec;
 use xtask::fixture::{FixtureSpec, generate, generate_planted};
 
-const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]\n       cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [--commits N] [--branches M] [--files F] [--seed S] [--merge-history N] [--trellis BIN] [--plugin DIR] [--dir DIR]\n       cargo xtask bench-tune [--trellis BIN] [--plugin DIR] [--dir DIR] [--reps R] [--scale-down K]";
+const USAGE: &str = "usage: cargo xtask plugins [OUT_DIR]\n       cargo xtask demo\n       cargo xtask fixture [--commits N] [--branches M] [--files F] [--seed S] [--commit-graph] [--merge-history N] [--rename-history N] [--plant-secrets] OUT_DIR\n       cargo xtask bench [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--dir DIR] [--ahead-behind-only]\n       cargo xtask bench-policy [--repo PATH] [--commits N] [--branches M] [--files F] [--seed S] [--jobs J] [--trellis BIN] [--plugin DIR] [--dir DIR] [--runs R]\n       cargo xtask bench-risk [--repo PATH] [--base BRANCH] [--max-merges N] [--commits N] [--branches M] [--files F] [--seed S] [--merge-history N] [--trellis BIN] [--plugin DIR] [--dir DIR]\n       cargo xtask bench-tune [--trellis BIN] [--plugin DIR] [--dir DIR] [--reps R] [--scale-down K]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,6 +149,7 @@ fn bench_risk(args: &[String]) -> Result<()> {
             branches: 200,
             files: 300,
             merge_history: 1_000,
+            rename_history: 0,
             commit_graph: true,
             ..FixtureSpec::default()
         },
@@ -251,6 +254,7 @@ fn demo() -> Result<()> {
         files: 200,
         // Merges to learn from, for the merge-risk plugin; a commit-graph, as `git gc` writes.
         merge_history: 300,
+        rename_history: 0,
         commit_graph: true,
         ..FixtureSpec::default()
     };
@@ -345,6 +349,7 @@ fn fixture_args(args: &[String]) -> Result<(FixtureSpec, bool, PathBuf)> {
             "--seed" => spec.seed = number("--seed")?,
             "--commit-graph" => spec.commit_graph = true,
             "--merge-history" => spec.merge_history = number("--merge-history")? as usize,
+            "--rename-history" => spec.rename_history = number("--rename-history")? as usize,
             "--plant-secrets" => plant = true,
             other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
             other => out = Some(PathBuf::from(other)),
