@@ -240,7 +240,8 @@ pub mod memory {
     pub struct Resident {
         /// Anonymous pages (`RssAnon`): the heap, stacks.
         pub anon: u64,
-        /// File-backed pages (`RssFile`): mapped files such as packs, and the program itself.
+        /// File-backed pages (`RssFile`, plus `RssShmem` for files on tmpfs): mapped files
+        /// such as packs, and the program itself.
         pub file: u64,
     }
 
@@ -249,11 +250,11 @@ pub mod memory {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
         Some(Resident {
             anon: kib_field(&status, "RssAnon")?,
-            file: kib_field(&status, "RssFile")?,
+            file: kib_field(&status, "RssFile")? + kib_field(&status, "RssShmem").unwrap_or(0),
         })
     }
 
-    /// Resident bytes of this process's file-backed pages (`RssFile`).
+    /// Resident bytes of this process's file-backed pages ([`Resident::file`]).
     pub fn resident_file_bytes() -> Option<u64> {
         resident().map(|r| r.file)
     }
