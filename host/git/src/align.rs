@@ -78,7 +78,7 @@ pub fn align_repository(
     let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips, context.pack_cache);
     let graph_time = span.stop();
     // A scan of the packs without a commit-graph touches every commit in them.
-    crate::memory::bound_mapped_packs();
+    crate::memory::bound_resident_memory();
     tracing::debug!(
         repo = %opened.path.display(),
         commits = graph.len(),

@@ -203,21 +203,10 @@ impl Merger {
         branch: &[Change],
         labels: (&str, &str),
     ) -> Result<MergePrediction, String> {
-        let prediction = self.predict_merge(repo, trees, base, branch, labels);
         // gix's diff platform keeps every blob it was given until told otherwise: on git/git
-        // that grew a scan by tens of MiB. A branch's merges share blobs; branches rarely do.
+        // that grew a scan by tens of MiB. Emptied once per branch (its merges share blobs;
+        // branches rarely do), it holds at most one branch's.
         self.diff_cache.clear_resource_cache();
-        prediction
-    }
-
-    fn predict_merge(
-        &mut self,
-        repo: &gix::Repository,
-        trees: MergeTrees,
-        base: &BaseChanges,
-        branch: &[Change],
-        labels: (&str, &str),
-    ) -> Result<MergePrediction, String> {
         // git's renames of the files one side deleted and the other changed decide where the
         // other side's change lands; files added into a directory the other side renamed
         // move with it. Both are applied to the changes gix merges.
@@ -1073,6 +1062,8 @@ impl Relocation {
                     )?
                 }
                 (None, Some(r)) => {
+                    // A rewritten branch change needs no flag: a branch renaming a file the
+                    // base changed is never squash-merged (`base_moved`).
                     Self::carry(
                         merger,
                         repo,
@@ -1112,7 +1103,7 @@ impl Relocation {
             }
             return Ok(false);
         };
-        if let Some(added) = other.get(dest).and_then(|c| c.new)
+        if other.get(dest).is_some_and(|c| c.new.is_some())
             && let Some(changed) = change.new
         {
             // Rename involved in a collision: merge-ort merges the three versions of the
@@ -1121,8 +1112,9 @@ impl Relocation {
             if let Some(d) = renamer.get_mut(dest)
                 && let Some(renamed) = d.new
             {
+                // Equal to the other side's file, the merged one makes a clean add/add;
+                // otherwise gix finds the add/add conflict.
                 match merger.merge_renamed(repo, dest.as_bstr(), ancestor, renamed, changed)? {
-                    Some(merged) if merged == added => d.new = Some(added),
                     Some(merged) => d.new = Some(merged),
                     None => conflicted.push(dest.clone()),
                 }

@@ -254,11 +254,6 @@ pub mod memory {
         })
     }
 
-    /// Resident bytes of this process's file-backed pages ([`Resident::file`]).
-    pub fn resident_file_bytes() -> Option<u64> {
-        resident().map(|r| r.file)
-    }
-
     /// Gives the heap's free pages back to the system (glibc's `malloc_trim`; elsewhere
     /// nothing is done). glibc keeps what its per-thread arenas freed; after thousands of
     /// merges of blobs of every size that held 60 MiB more than the heap in use on git/git.
@@ -387,10 +382,10 @@ pub mod memory {
             // maps packs.
             let map = unsafe { memmap2::Mmap::map(file.as_file()) }.unwrap();
             assert_eq!(&map[..], &content[..]);
-            let resident = super::resident_file_bytes().unwrap();
+            let resident = super::resident().unwrap().file;
             let released = super::release_file_pages(|p| p == file.path()).unwrap();
             assert!(released >= content.len() as u64, "released {released}");
-            let after = super::resident_file_bytes().unwrap();
+            let after = super::resident().unwrap().file;
             assert!(after + (2 << 20) < resident, "{resident} then {after}");
             assert_eq!(&map[..], &content[..]);
         }

@@ -78,7 +78,7 @@ pub fn added_lines(
     state: &mut QueryState,
     budget: u64,
 ) -> Result<Vec<AddedFile>, QueryError> {
-    crate::memory::bound_mapped_packs();
+    crate::memory::bound_resident_memory();
     let mut out = Answer {
         files: Vec::new(),
         cost: 0,

@@ -90,7 +90,7 @@ pub fn range_changes(
     state: &mut QueryState,
     budget: u64,
 ) -> Result<Vec<FileChange>, QueryError> {
-    crate::memory::bound_mapped_packs();
+    crate::memory::bound_resident_memory();
     let changes = range_tree_changes(repo, range, &mut state.differ)?;
     let mut buf = Vec::new();
     let mut out = Vec::new();

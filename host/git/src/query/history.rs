@@ -103,7 +103,7 @@ pub fn range_history(
     options: &HistoryOptions,
     budget: u64,
 ) -> Result<Vec<CommitDetail>, QueryError> {
-    crate::memory::bound_mapped_packs();
+    crate::memory::bound_resident_memory();
     let mut out = Vec::new();
     let mut cost = 0u64;
     for id in range.commits(repo, options.limit, options.first_parent)? {
