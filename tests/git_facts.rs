@@ -207,3 +207,64 @@ fn scans_several_repositories_in_one_run() {
     assert_eq!(repos[1]["facts"]["stats"]["commits"], 1);
     assert_eq!(report["schema_version"], 1);
 }
+
+/// What a tip commit says about itself (signatures, subject) equals git's, whatever headers
+/// come between the committer and the message: a signature, an encoding, a title folded over
+/// two lines. Written as raw objects, so the headers are exactly these.
+#[test]
+fn tip_signatures_and_subject_match_git_around_extra_headers() {
+    let mut repo = Repo::new();
+    let parent = repo.commit("root");
+    let tree = repo.git(&["rev-parse", "main^{tree}"]);
+    let shapes = [
+        (
+            "signed",
+            "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n =abcd\n -----END PGP SIGNATURE-----\n",
+            "A title that goes on\nover two lines\n\nThe body.\n",
+        ),
+        (
+            "encoded",
+            "encoding ISO-8859-1\n",
+            "Subject with trailing spaces   \n",
+        ),
+        ("bare", "", ""),
+    ];
+    for (branch, headers, message) in shapes {
+        let object = format!(
+            "tree {tree}\nparent {parent}\n\
+             author Ada Lovelace <ada@example.com> 1600000000 +0130\n\
+             committer Cy Committer <cy@example.com> 1600000100 -0700\n\
+             {headers}\n{message}"
+        );
+        let file = repo.path().join(format!("{branch}.commit"));
+        std::fs::write(&file, object).unwrap();
+        let id = repo.git(&["hash-object", "-t", "commit", "-w", file.to_str().unwrap()]);
+        repo.git(&["branch", branch, &id]);
+    }
+    let report = scan_json(&[repo.path().to_str().unwrap()]);
+    let facts = branches(&report);
+    for (branch, _, _) in shapes {
+        let b = &facts[branch];
+        let git = repo.git(&[
+            "log",
+            "-1",
+            // The dot keeps an empty subject from being trimmed away.
+            "--format=%an%n%ae%n%at%n%cn%n%ce%n%ct%n%s%n.",
+            branch,
+        ]);
+        let git: Vec<&str> = git.split('\n').take(7).collect();
+        let ours = [
+            &b["author"]["name"],
+            &b["author"]["email"],
+            &b["author"]["time"],
+            &b["committer"]["name"],
+            &b["committer"]["email"],
+            &b["committer"]["time"],
+            &b["summary"],
+        ]
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        assert_eq!(ours.as_slice(), git.as_slice(), "{branch}");
+        assert_eq!(b["author"]["offset"], 5400, "{branch}");
+        assert_eq!(b["committer"]["offset"], -25200, "{branch}");
+    }
+}

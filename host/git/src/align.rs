@@ -124,13 +124,14 @@ pub fn align_repository(
         .map_init(
             || {
                 let timer = walk_clock.timer();
-                (Walker::new(graph.len()), sync_repo.to_thread_local(), timer)
+                let walker = Walker::new(graph.len());
+                (walker, sync_repo.to_thread_local(), Vec::new(), timer)
             },
-            |(walker, repo, _timer), (branch, index)| {
+            |(walker, repo, buf, _timer), (branch, index)| {
                 if context.interrupted() {
                     return Err(branch.fail("interrupted".into()));
                 }
-                walk_branch(repo, &graph, walker, branch, *index)
+                walk_branch(repo, &graph, walker, buf, branch, *index)
             },
         )
         .collect();
@@ -145,55 +146,32 @@ pub fn align_repository(
     }
 
     let options = context.options;
-    let base_tree = if options.needs_trees() {
-        Some(
-            tree_of(repo, opened.base.tip)
-                .map_err(|e| read_err(opened.base.name.clone(), e.into()))?,
-        )
-    } else {
-        None
-    };
-    let base_tip = opened.base.tip;
-    let base_name = opened.base.name.as_str();
-    let mut walked: Vec<Result<Walked, BranchError>> = walked;
-    // Branches with the same merge base next to each other: rayon hands each thread a
-    // contiguous run, so the base-side diff is computed once per run.
-    walked.sort_by_key(|w| {
-        w.as_ref()
-            .map_or(u32::MAX, |w| w.diff_base.unwrap_or(u32::MAX))
-    });
-    let partial_clone = is_partial_clone(repo);
     let clocks = TreeClocks {
         skip_disjoint_merges: context.skip_disjoint_merges,
         ..TreeClocks::default()
     };
-    // A branch whose trees cannot be read keeps its graph facts; the error says what is missing.
-    let results: Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> = walked
-        .into_par_iter()
-        .with_min_len(batch)
-        .map_init(
-            || TreeWorker::new(&sync_repo, options, base_name, &clocks),
-            |worker, walked| {
-                let walked = walked?;
-                if context.interrupted() {
-                    return Err(walked.fail("interrupted".into()));
-                }
-                let done = match base_tree {
-                    Some(base_tree) => worker.tree_facts(
-                        &graph,
-                        walked,
-                        base_tip,
-                        base_tree,
-                        context.cache,
-                        partial_clone,
-                    ),
-                    None => (walked.facts, None),
-                };
-                context.branch_done();
-                Ok(done)
-            },
-        )
-        .collect();
+    let results: Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> =
+        if options.needs_trees() {
+            let base_tree = tree_of(repo, opened.base.tip)
+                .map_err(|e| read_err(opened.base.name.clone(), e.into()))?;
+            let trees = TreeStage {
+                graph: &graph,
+                base_tip: opened.base.tip,
+                base_tree,
+                base_name: opened.base.name.as_str(),
+                partial_clone: is_partial_clone(repo),
+            };
+            tree_facts(&sync_repo, walked, &trees, context, &clocks)
+        } else {
+            walked
+                .into_iter()
+                .map(|walked| {
+                    let walked = walked?;
+                    context.branch_done();
+                    Ok((walked.facts, None))
+                })
+                .collect()
+        };
     let mut branches = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
     for r in results {
@@ -234,6 +212,55 @@ pub fn align_repository(
         errors,
         profile,
     })
+}
+
+/// What every branch's tree-level facts are computed against.
+struct TreeStage<'g> {
+    graph: &'g CommitGraph,
+    base_tip: ObjectId,
+    base_tree: ObjectId,
+    base_name: &'g str,
+    partial_clone: bool,
+}
+
+/// The tree-level facts (diffstat, squash, conflicts) of every walked branch, in parallel.
+/// A branch whose trees cannot be read keeps its graph facts; the error says what is missing.
+fn tree_facts(
+    sync_repo: &gix::ThreadSafeRepository,
+    mut walked: Vec<Result<Walked, BranchError>>,
+    stage: &TreeStage<'_>,
+    context: &AlignContext<'_>,
+    clocks: &TreeClocks,
+) -> Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> {
+    // Branches with the same merge base next to each other: rayon hands each thread a
+    // contiguous run, so the base-side diff is computed once per run.
+    walked.sort_by_key(|w| {
+        w.as_ref()
+            .map_or(u32::MAX, |w| w.diff_base.unwrap_or(u32::MAX))
+    });
+    walked
+        .into_par_iter()
+        .with_min_len(context.batch_size.max(1))
+        .map_init(
+            || TreeWorker::new(sync_repo, context.options, stage.base_name, clocks),
+            |worker, walked| {
+                let walked = walked?;
+                if context.interrupted() {
+                    return Err(walked.fail("interrupted".into()));
+                }
+                let done = worker.tree_facts(
+                    stage.graph,
+                    walked,
+                    stage.base_tip,
+                    stage.base_tree,
+                    context.cache,
+                    stage.partial_clone,
+                );
+                context.branch_done();
+                Ok(done)
+            },
+        )
+        .collect()
 }
 
 /// The repository-level facts of an opened repository; `commits` when the graph is loaded.
@@ -330,6 +357,7 @@ fn walk_branch(
     repo: &gix::Repository,
     graph: &CommitGraph,
     walker: &mut Walker,
+    buf: &mut Vec<u8>,
     branch: &BranchRef,
     index: Option<u32>,
 ) -> Result<Walked, BranchError> {
@@ -340,7 +368,7 @@ fn walk_branch(
         return Err(fail(reason.to_string()));
     }
     let walk = walker.align(graph, index).map_err(fail)?;
-    let info = tip_info(repo, tip).map_err(|e| fail(e.to_string()))?;
+    let info = tip_info(repo, tip, buf).map_err(|e| fail(e.to_string()))?;
     let diff_base = diff_base(repo, graph, &walk.merge_bases).map_err(|e| fail(e.to_string()))?;
     let mut merge_bases: Vec<String> = walk
         .merge_bases

@@ -414,32 +414,67 @@ impl Loader<'_> {
     }
 }
 
-/// Reads the signatures and summary of a tip commit.
-pub fn tip_info(repo: &gix::Repository, id: ObjectId) -> Result<TipInfo, ObjectError> {
+/// Reads the signatures and summary of a tip commit into `buf` (reused across calls).
+///
+/// Decodes the header only up to the committer: signed commits carry a signature of a
+/// kilobyte or more after it, which gix would copy out to parse. The message starts after the
+/// first blank line, as git finds it.
+pub fn tip_info(
+    repo: &gix::Repository,
+    id: ObjectId,
+    buf: &mut Vec<u8>,
+) -> Result<TipInfo, ObjectError> {
+    use gix::objs::commit::ref_iter::Token;
     let read = |e: BoxError| ObjectError::read(ObjectKind::Commit, id, e);
-    let commit = repo.find_commit(id).map_err(|e| read(e.into()))?;
-    let author = commit.author().map_err(|e| read(e.into()))?;
-    let author = signature(&author);
-    let committer = commit.committer().map_err(|e| read(e.into()))?;
-    let committer = signature(&committer);
-    let summary = commit
-        .message()
-        .map(|m| m.summary().to_str_lossy().into_owned())
-        .unwrap_or_default();
+    let data = repo
+        .objects
+        .try_find(&id, buf)
+        .map_err(|e| read(e.into()))?
+        .ok_or(ObjectError::Missing {
+            kind: ObjectKind::Commit,
+            id,
+        })?;
+    if data.kind != gix::object::Kind::Commit {
+        return Err(read(format!("it is a {}", data.kind).into()));
+    }
+    let mut author = None;
+    let mut committer = None;
+    for token in gix::objs::CommitRefIter::from_bytes(data.data, data.object_hash) {
+        match token.map_err(|e| read(e.into()))? {
+            Token::Author { signature } => author = Some(signature),
+            Token::Committer { signature } => {
+                committer = Some(signature);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (Some(author), Some(committer)) = (author, committer) else {
+        return Err(read("it has no author or no committer".into()));
+    };
+    let message = data
+        .data
+        .find(b"\n\n")
+        .map_or(&[][..], |end| &data.data[end + 2..]);
     Ok(TipInfo {
-        author,
-        committer,
-        summary,
+        author: signature(&author),
+        committer: signature(&committer),
+        summary: gix::objs::commit::MessageRef::from_bytes(message)
+            .summary()
+            .to_str_lossy()
+            .into_owned(),
     })
 }
 
 /// Converts gix's signature into the facts model.
+///
+/// Name and email are trimmed of ASCII whitespace, as git's `split_ident_line` does (gix's
+/// `trim` also takes Unicode spaces, through a regex automaton that showed in profiles).
 pub fn signature(sig: &gix::actor::SignatureRef<'_>) -> Signature {
     let time = sig.time().unwrap_or_default();
-    let sig = sig.trim();
     Signature {
-        name: sig.name.to_str_lossy().into_owned(),
-        email: sig.email.to_str_lossy().into_owned(),
+        name: sig.name.trim_ascii().to_str_lossy().into_owned(),
+        email: sig.email.trim_ascii().to_str_lossy().into_owned(),
         time: time.seconds,
         offset: time.offset,
     }

@@ -1,6 +1,7 @@
 //! The report as it goes on the wire: the engines' types converted into `trellis-report`'s,
 //! field by field, so a change inside an engine never changes schema 1 by accident.
 
+use rayon::prelude::*;
 use trellis_git::facts::{self as git, ConflictPrediction};
 use trellis_report as wire;
 use trellis_runtime::plan::Plan;
@@ -98,7 +99,8 @@ fn input_error(e: &InputError) -> wire::InputError {
 fn repo(r: &RepoReport) -> wire::RepoReport {
     wire::RepoReport {
         facts: repo_facts(&r.facts),
-        branches: r.branches.iter().map(branch).collect(),
+        // Thousands of branches: their strings are copied on every core.
+        branches: r.branches.par_iter().map(branch).collect(),
         branch_errors: r.branch_errors.iter().map(branch_error).collect(),
         plugins: r
             .plugins
