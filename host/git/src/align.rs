@@ -14,9 +14,9 @@ use super::conflicts::{BaseMerges, MergeTrees, cannot_meet};
 use super::diffstat::diffstat;
 use super::error::{BoxError, ObjectError, ObjectKind, TreeFactsError};
 use super::facts::{
-    AlignOptions, BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats,
+    AlignOptions, BranchError, BranchFacts, ConflictPrediction, RepoFacts, RepoScan, RepoStats, hex,
 };
-use super::graph::{CommitGraph, ParentSource, tip_info};
+use super::graph::{CommitGraph, ParentSource, TipInfo, tip_info};
 use super::memory::release_branch_memory;
 use super::open::{BranchRef, OpenedRepo};
 use super::profile::{AlignProfile, CacheCounter, Span, StageClock, StageTime};
@@ -69,14 +69,25 @@ pub fn align_repository(
 ) -> Result<RepoScan, GitError> {
     let repo = &opened.repo;
     let batch = context.batch_size.max(1);
-    let span = Span::start();
     let tips: Vec<ObjectId> = opened
         .branches
         .iter()
         .filter_map(|b| b.tip.as_ref().ok().copied())
         .collect();
-    let (graph, tip_indices) = CommitGraph::load(repo, opened.base.tip, &tips, context.pack_cache);
-    let graph_time = span.stop();
+    let sync_repo = repo.clone().into_sync();
+    let walk_started = std::time::Instant::now();
+    let walk_clock = StageClock::default();
+    // The tip commits are read without the graph, beside its (single-threaded) load.
+    let (base_tip, branches) = (opened.base.tip, &opened.branches);
+    let ((graph, tip_indices, graph_time), tip_infos) = rayon::join(
+        || {
+            let span = Span::start();
+            let repo = sync_repo.to_thread_local();
+            let (graph, indices) = CommitGraph::load(&repo, base_tip, &tips, context.pack_cache);
+            (graph, indices, span.stop())
+        },
+        || read_tips(&sync_repo, branches, context, &walk_clock),
+    );
     // A scan of the packs without a commit-graph touches every commit in them.
     crate::memory::bound_resident_memory();
     tracing::debug!(
@@ -109,29 +120,27 @@ pub fn align_repository(
         ));
     }
     let mut next_tip = tip_indices.into_iter();
-    let work: Vec<(&BranchRef, Option<u32>)> = opened
+    let work: Vec<(&BranchRef, Option<u32>, TipRead)> = opened
         .branches
         .iter()
-        .map(|b| (b, b.tip.is_ok().then(|| next_tip.next()).flatten()))
+        .zip(tip_infos)
+        .map(|(b, info)| (b, b.tip.is_ok().then(|| next_tip.next()).flatten(), info))
         .collect();
 
-    let sync_repo = repo.clone().into_sync();
-    let walk_started = std::time::Instant::now();
-    let walk_clock = StageClock::default();
     let walked: Vec<Result<Walked, BranchError>> = work
-        .par_iter()
+        .into_par_iter()
         .with_min_len(batch)
         .map_init(
             || {
                 let timer = walk_clock.timer();
                 let walker = Walker::new(graph.len());
-                (walker, sync_repo.to_thread_local(), Vec::new(), timer)
+                (walker, sync_repo.to_thread_local(), timer)
             },
-            |(walker, repo, buf, _timer), (branch, index)| {
+            |(walker, repo, _timer), (branch, index, info)| {
                 if context.interrupted() {
                     return Err(branch.fail("interrupted".into()));
                 }
-                walk_branch(repo, &graph, walker, buf, branch, *index)
+                walk_branch(repo, &graph, walker, branch, index, info)
             },
         )
         .collect();
@@ -353,13 +362,40 @@ impl Walked {
     }
 }
 
+/// A tip commit's signatures and subject, or why they could not be read; `None` for a branch
+/// without a tip.
+type TipRead = Option<Result<TipInfo, String>>;
+
+/// Reads every branch's tip commit in parallel (one repository handle and buffer per thread).
+fn read_tips(
+    sync_repo: &gix::ThreadSafeRepository,
+    branches: &[BranchRef],
+    context: &AlignContext<'_>,
+    clock: &StageClock,
+) -> Vec<TipRead> {
+    branches
+        .par_iter()
+        .with_min_len(context.batch_size.max(1))
+        .map_init(
+            || (sync_repo.to_thread_local(), Vec::new(), clock.timer()),
+            |(repo, buf, _timer), branch| {
+                let tip = *branch.tip.as_ref().ok()?;
+                if context.interrupted() {
+                    return Some(Err("interrupted".into()));
+                }
+                Some(tip_info(repo, tip, buf).map_err(|e| e.to_string()))
+            },
+        )
+        .collect()
+}
+
 fn walk_branch(
     repo: &gix::Repository,
     graph: &CommitGraph,
     walker: &mut Walker,
-    buf: &mut Vec<u8>,
     branch: &BranchRef,
     index: Option<u32>,
+    info: TipRead,
 ) -> Result<Walked, BranchError> {
     let fail = |error: String| branch.fail(error);
     let tip = branch.tip.clone().map_err(fail)?;
@@ -368,12 +404,14 @@ fn walk_branch(
         return Err(fail(reason.to_string()));
     }
     let walk = walker.align(graph, index).map_err(fail)?;
-    let info = tip_info(repo, tip, buf).map_err(|e| fail(e.to_string()))?;
+    let info = info
+        .unwrap_or_else(|| Err(format!("tip {tip} was not read")))
+        .map_err(fail)?;
     let diff_base = diff_base(repo, graph, &walk.merge_bases).map_err(|e| fail(e.to_string()))?;
     let mut merge_bases: Vec<String> = walk
         .merge_bases
         .iter()
-        .map(|i| graph.id(*i).to_string())
+        .map(|i| hex(&graph.id(*i)))
         .collect();
     merge_bases.sort();
     Ok(Walked {
@@ -381,7 +419,7 @@ fn walk_branch(
             name: branch.name.clone(),
             reference: branch.reference.clone(),
             remote: branch.remote,
-            tip: tip.to_string(),
+            tip: hex(&tip),
             ahead: walk.ahead,
             behind: walk.behind,
             merge_bases,

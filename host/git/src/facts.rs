@@ -18,6 +18,13 @@ pub struct Signature {
     pub offset: i32,
 }
 
+/// An object id in hex, as the facts carry it (`Display` goes through the formatting
+/// machinery: a visible cost over thousands of branches).
+pub fn hex(id: &gix::oid) -> String {
+    let mut buf = [0u8; gix::hash::Kind::longest().len_in_hex()];
+    id.hex_to_buf(&mut buf).to_owned()
+}
+
 /// Lines and files changed between two commits (renames off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diffstat {

@@ -150,7 +150,8 @@ pub struct AlignProfile {
     /// Loading the commit graph (the commit-graph file, or the packs' commits). CPU time is the
     /// loading thread's; a pack scan's parallel inflation is in the scan's total CPU time only.
     pub graph: StageTime,
-    /// Walking every branch (ahead, behind, merge bases, tip commit).
+    /// Reading every tip commit and walking every branch (ahead, behind, merge bases). The tips
+    /// are read beside the graph load, so this stage's wall time includes the graph's.
     pub walk: StageTime,
     /// Tree diffs and diffstats.
     pub diffstat: StageTime,
