@@ -408,3 +408,47 @@ fn a_report_is_its_own_baseline() {
     // Findings gone and counted; failed plugins have nothing to count.
     assert_eq!(kept, [(0, Some(1)), (0, None), (0, Some(4)), (0, None)]);
 }
+
+/// The JSON writer renders branches in parallel pieces and splices them into the report; the
+/// bytes must be serde_json's pretty printer's, whatever the number of repositories and
+/// branches (none, one piece, several pieces) and the characters in them.
+#[test]
+fn the_json_report_is_serde_json_pretty_printed_however_many_branches() {
+    let template = || report().repositories.remove(0);
+    let many = || -> Vec<BranchFacts> {
+        (0..150u32)
+            .map(|i| {
+                let mut b = branch(&format!("many/{i}\t\"quoted\"\u{1b}[31m"), i, 150 - i, 3);
+                if i % 3 == 0 {
+                    b.conflicts = Some(ConflictPrediction::Conflicts(vec![format!("f{i}.rs")]));
+                    b.merge_bases.clear();
+                }
+                b
+            })
+            .collect()
+    };
+    let mut empty = template();
+    empty.branches.clear();
+    empty.facts.path = "empty".into();
+    let mut big = template();
+    big.branches = many();
+    let mut one = template();
+    one.branches.truncate(1);
+    let mut big_again = template();
+    big_again.branches = many();
+    let mut report = report();
+    report.repositories = vec![empty, big, one, big_again];
+
+    let mut ours = Vec::new();
+    write_json(&report, &mut ours).unwrap();
+    let mut theirs = serde_json::to_vec_pretty(&trellis_report::Report::from(&report)).unwrap();
+    theirs.push(b'\n');
+    assert_eq!(String::from_utf8(ours), String::from_utf8(theirs));
+
+    report.repositories.clear();
+    let mut ours = Vec::new();
+    write_json(&report, &mut ours).unwrap();
+    let mut theirs = serde_json::to_vec_pretty(&trellis_report::Report::from(&report)).unwrap();
+    theirs.push(b'\n');
+    assert_eq!(String::from_utf8(ours), String::from_utf8(theirs));
+}

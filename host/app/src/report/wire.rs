@@ -15,15 +15,28 @@ use super::{InputError, PluginResult, RepoReport, ScanReport, Status};
 
 impl From<&ScanReport> for wire::Report {
     fn from(r: &ScanReport) -> Self {
-        wire::Report {
-            schema_version: wire::SCHEMA_VERSION,
-            trellis_version: r.trellis_version.to_string(),
-            scan_time: r.scan_time,
-            plan: r.plan.as_ref().map(|p| plugin_result(p, plan)),
-            repositories: r.repositories.iter().map(repo).collect(),
-            errors: r.errors.iter().map(input_error).collect(),
-            profile: r.profile.as_ref().map(profile),
-        }
+        report(r, Branches::Converted)
+    }
+}
+
+/// Whether a conversion carries the branches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Branches {
+    Converted,
+    /// Every repository's `branches` left empty (the JSON writer renders them itself).
+    Left,
+}
+
+/// The report on the wire.
+pub(super) fn report(r: &ScanReport, branches: Branches) -> wire::Report {
+    wire::Report {
+        schema_version: wire::SCHEMA_VERSION,
+        trellis_version: r.trellis_version.to_string(),
+        scan_time: r.scan_time,
+        plan: r.plan.as_ref().map(|p| plugin_result(p, plan)),
+        repositories: r.repositories.iter().map(|r| repo(r, branches)).collect(),
+        errors: r.errors.iter().map(input_error).collect(),
+        profile: r.profile.as_ref().map(profile),
     }
 }
 
@@ -96,11 +109,14 @@ fn input_error(e: &InputError) -> wire::InputError {
     }
 }
 
-fn repo(r: &RepoReport) -> wire::RepoReport {
+fn repo(r: &RepoReport, branches: Branches) -> wire::RepoReport {
     wire::RepoReport {
         facts: repo_facts(&r.facts),
-        // Thousands of branches: their strings are copied on every core.
-        branches: r.branches.par_iter().map(branch).collect(),
+        branches: match branches {
+            // Thousands of branches: their strings are copied on every core.
+            Branches::Converted => r.branches.par_iter().map(branch).collect(),
+            Branches::Left => Vec::new(),
+        },
         branch_errors: r.branch_errors.iter().map(branch_error).collect(),
         plugins: r
             .plugins
@@ -150,7 +166,8 @@ fn repo_facts(f: &git::RepoFacts) -> wire::RepoFacts {
     }
 }
 
-fn branch(b: &git::BranchFacts) -> wire::BranchFacts {
+/// One branch on the wire.
+pub(super) fn branch(b: &git::BranchFacts) -> wire::BranchFacts {
     wire::BranchFacts {
         name: b.name.clone(),
         reference: b.reference.clone(),
