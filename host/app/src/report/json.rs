@@ -157,6 +157,10 @@ impl serde_json::ser::Formatter for Pretty {
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        if self.in_splice {
+            // Only an empty array may be replaced: its values would be lost.
+            return Err(io::Error::other("a spliced `branches` array was not empty"));
+        }
         self.line(out, first)
     }
 
@@ -224,5 +228,30 @@ mod tests {
         value.serialize(&mut serializer).unwrap();
         let theirs = serde_json::to_vec_pretty(&value).unwrap();
         assert_eq!(String::from_utf8(ours), String::from_utf8(theirs));
+    }
+
+    /// Splicing replaces only empty `branches` arrays: one with values fails rather than
+    /// writing both.
+    #[test]
+    fn splicing_refuses_to_replace_an_array_with_values() {
+        let splice = || Pretty::splicing(vec![vec![b"[\"spliced\"]".to_vec()]]);
+        let mut out = Vec::new();
+        let empty = serde_json::json!({"repositories": [{"branches": [], "n": 1}]});
+        empty
+            .serialize(&mut serde_json::Serializer::with_formatter(
+                &mut out,
+                splice(),
+            ))
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("\"branches\": [\"spliced\"],\n"), "{out}");
+
+        let full = serde_json::json!({"repositories": [{"branches": [1]}]});
+        let mut out = Vec::new();
+        let written = full.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            splice(),
+        ));
+        assert!(written.is_err(), "{}", String::from_utf8_lossy(&out));
     }
 }
