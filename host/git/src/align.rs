@@ -159,39 +159,36 @@ pub fn align_repository(
         skip_disjoint_merges: context.skip_disjoint_merges,
         ..TreeClocks::default()
     };
-    let results: Vec<Result<(BranchFacts, Option<BranchError>), BranchError>> =
-        if options.needs_trees() {
-            let base_tree = tree_of(repo, opened.base.tip)
-                .map_err(|e| read_err(opened.base.name.clone(), e.into()))?;
-            let trees = TreeStage {
-                graph: &graph,
-                base_tip: opened.base.tip,
-                base_tree,
-                base_name: opened.base.name.as_str(),
-                partial_clone: is_partial_clone(repo),
-            };
-            tree_facts(&sync_repo, walked, &trees, context, &clocks)
-        } else {
-            walked
-                .into_iter()
-                .map(|walked| {
-                    let walked = walked?;
-                    context.branch_done();
-                    Ok((walked.facts, None))
-                })
-                .collect()
-        };
-    let mut branches = Vec::with_capacity(results.len());
+    let mut branches = Vec::with_capacity(walked.len());
     let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok((b, error)) => {
-                branches.push(b);
-                errors.extend(error);
+    if options.needs_trees() {
+        let base_tree = tree_of(repo, opened.base.tip)
+            .map_err(|e| read_err(opened.base.name.clone(), e.into()))?;
+        let trees = TreeStage {
+            graph: &graph,
+            base_tip: opened.base.tip,
+            base_tree,
+            base_name: opened.base.name.as_str(),
+            partial_clone: is_partial_clone(repo),
+        };
+        for r in tree_facts(&sync_repo, walked, &trees, context, &clocks) {
+            match r {
+                Ok((b, error)) => {
+                    branches.push(b);
+                    errors.extend(error);
+                }
+                Err(e) => {
+                    context.branch_done();
+                    errors.push(e)
+                }
             }
-            Err(e) => {
-                context.branch_done();
-                errors.push(e)
+        }
+    } else {
+        for walked in walked {
+            context.branch_done();
+            match walked {
+                Ok(walked) => branches.push(walked.facts),
+                Err(e) => errors.push(e),
             }
         }
     }
@@ -347,16 +344,13 @@ struct Walked {
     merge_bases: Vec<u32>,
     /// The merge base `git diff BASE...BRANCH` uses; `None` without one.
     diff_base: Option<u32>,
-    /// Where errors about this branch go.
-    name: String,
-    reference: String,
 }
 
 impl Walked {
     fn fail(&self, error: String) -> BranchError {
         BranchError {
-            name: self.name.clone(),
-            reference: self.reference.clone(),
+            name: self.facts.name.clone(),
+            reference: self.facts.reference.clone(),
             error,
         }
     }
@@ -434,8 +428,6 @@ fn walk_branch(
         tip,
         merge_bases: walk.merge_bases,
         diff_base,
-        name: branch.name.clone(),
-        reference: branch.reference.clone(),
     })
 }
 
@@ -643,7 +635,7 @@ impl<'c> TreeWorker<'c> {
                 &mut self.differ,
                 trees,
                 &branch,
-                (&self.base_name, &walked.name),
+                (&self.base_name, &walked.facts.name),
             )?;
             if options.squash {
                 out.squash_merged = Some(prediction.changes_nothing && !branch_is_empty);
