@@ -268,3 +268,71 @@ fn tip_signatures_and_subject_match_git_around_extra_headers() {
         assert_eq!(b["committer"]["offset"], -25200, "{branch}");
     }
 }
+
+/// The branches listed, and where they point, equal `git for-each-ref`'s however the
+/// references are stored: packed, loose, a loose file shadowing a packed line of the same name
+/// (a branch moved after `git pack-refs`), nested directories, a symbolic branch. A file that
+/// is no valid reference name is not a branch (as for git); a loose file that does not decode
+/// is a branch error under its own name (git skips it with a warning).
+#[test]
+fn branches_match_git_with_loose_packed_and_shadowed_references() {
+    let mut repo = Repo::new();
+    let first = repo.commit("c1");
+    for name in ["packed-only", "moved-later", "deep/er/topic", "remote-side"] {
+        repo.git(&["branch", name]);
+    }
+    repo.git(&["tag", "v1"]);
+    repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    repo.git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+    ]);
+    repo.git(&["pack-refs", "--all"]);
+    let second = repo.commit("c2");
+    // Loose now, shadowing the packed line that still says `first`.
+    repo.git(&["update-ref", "refs/heads/moved-later", &second]);
+    repo.git(&["branch", "deep/loose-only", &first]);
+    repo.git(&["tag", "v2"]);
+    repo.git(&["update-ref", "refs/remotes/origin/loose", &first]);
+    repo.git(&["symbolic-ref", "refs/heads/alias", "refs/heads/moved-later"]);
+    let heads = repo.path().join(".git/refs/heads");
+    std::fs::write(heads.join("stale.lock"), format!("{first}\n")).unwrap();
+    std::fs::write(heads.join("broken"), "not a reference\n").unwrap();
+    let packed = std::fs::read_to_string(repo.path().join(".git/packed-refs")).unwrap();
+    assert!(
+        packed.contains(&format!("{first} refs/heads/moved-later")),
+        "the packed line to shadow: {packed}"
+    );
+
+    let report = scan_json(&[repo.path().to_str().unwrap(), "--remotes"]);
+    let ours: BTreeSet<(String, String)> = branches(&report)
+        .into_iter()
+        .map(|(name, b)| (name, b["tip"].as_str().unwrap().to_string()))
+        .collect();
+    let theirs: BTreeSet<(String, String)> = repo
+        .git(&[
+            "for-each-ref",
+            "--format=%(refname:short) %(objectname)",
+            "refs/heads",
+            "refs/remotes",
+        ])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| *name != "main" && *name != "origin")
+        .map(|(name, id)| (name.to_string(), id.to_string()))
+        .collect();
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&("moved-later".to_string(), second.clone())));
+    assert!(ours.contains(&("alias".to_string(), second)));
+
+    let repo_report = &report["repositories"][0];
+    let errors = repo_report["branch_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["name"], "broken");
+    assert_eq!(errors[0]["reference"], "refs/heads/broken");
+    let stats = &repo_report["facts"]["stats"];
+    // main, packed-only, moved-later, deep/er/topic, remote-side, deep/loose-only, alias, broken.
+    assert_eq!(stats["branches"], 8);
+    assert_eq!(stats["remote_branches"], 2, "origin/HEAD is an alias");
+}

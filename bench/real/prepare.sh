@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a benchmark repository from a git snapshot (a bare git directory), without network:
 # a bare repository whose local branches are the snapshot's pull-request heads
-# (`refs/pull/N/head` as `pr/N`) plus its default branch, with a commit-graph.
+# (`refs/pull/N/head` as `pr/N`) plus its default branch, with a commit-graph and packed
+# references.
 # Prints the number of branches.
 #
 #   bench/real/prepare.sh SNAPSHOT_GIT_DIR OUT_DIR
@@ -83,5 +84,9 @@ fi
 awk '{print "create refs/heads/" $2 " " $1}' "$wanted" | git -C "$out" update-ref --stdin
 git -C "$out" symbolic-ref HEAD "refs/heads/$default"
 [ -n "$partial" ] || git -C "$out" gc --quiet --prune=now
+# References packed as a clone leaves them (gc does it for the full snapshot; a partial one is
+# not gc'd), so both kinds of snapshot give the same shape. Loose references are a shape of
+# their own: bench/real/unpack-refs.sh makes them.
+git -C "$out" pack-refs --all
 git -C "$out" commit-graph write --reachable 2>/dev/null
 git -C "$out" for-each-ref refs/heads/ | wc -l

@@ -19,6 +19,7 @@ mod open;
 mod packscan;
 pub mod profile;
 pub mod query;
+mod refs;
 mod renames;
 mod squash;
 mod stats;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::facts::BranchError;
+use crate::refs::Listed;
 use gix::bstr::ByteSlice;
+use gix::prelude::ReferenceExt as _;
 
 use super::GitError;
 use super::error::BoxError;
@@ -125,32 +127,36 @@ pub fn open_repository(
             .ok_or_else(|| GitError::NoDefaultBase { path: path.into() })?,
     };
 
-    let refs = repo
-        .references()
-        .map_err(|e| read_err("references", e.into()))?;
+    let list =
+        |prefix: &str| crate::refs::list(&repo, prefix).map_err(|e| read_err(prefix, e.into()));
     let mut branches = Vec::new();
     let mut local_branches = 0;
     let mut remote_branches = 0;
-    let local = refs
-        .local_branches()
-        .map_err(|e| read_err("refs/heads", e.into()))?;
-    collect_branches(local, false, &base, &mut branches, &mut local_branches);
+    collect_branches(
+        &repo,
+        list("refs/heads/")?,
+        false,
+        &base,
+        &mut branches,
+        &mut local_branches,
+    );
+    let remote = list("refs/remotes/")?;
     if selection == BranchSelection::LocalAndRemote {
-        let remote = refs
-            .remote_branches()
-            .map_err(|e| read_err("refs/remotes", e.into()))?;
-        collect_branches(remote, true, &base, &mut branches, &mut remote_branches);
+        collect_branches(
+            &repo,
+            remote,
+            true,
+            &base,
+            &mut branches,
+            &mut remote_branches,
+        );
     } else {
-        remote_branches = refs
-            .remote_branches()
-            .map_err(|e| read_err("refs/remotes", e.into()))?
-            .filter(|r| !matches!(r, Ok(r) if r.name().as_bstr().ends_with(b"/HEAD")))
+        remote_branches = remote
+            .iter()
+            .filter(|r| !matches!(r, Listed::Ref(r) if r.name.as_bstr().ends_with(b"/HEAD")))
             .count() as u32;
     }
-    let tags = refs
-        .tags()
-        .map_err(|e| read_err("refs/tags", e.into()))?
-        .count() as u32;
+    let tags = list("refs/tags/")?.len() as u32;
 
     Ok(OpenedRepo {
         repo,
@@ -166,27 +172,35 @@ pub fn open_repository(
 }
 
 fn collect_branches(
-    iter: gix::reference::iter::Iter<'_, '_>,
+    repo: &gix::Repository,
+    listed: Vec<Listed>,
     remote: bool,
     base: &BaseRef,
     out: &mut Vec<BranchRef>,
     count: &mut u32,
 ) {
-    for r in iter {
-        let mut r = match r {
-            Ok(r) => r,
-            Err(e) => {
+    for listed in listed {
+        let r = match listed {
+            Listed::Ref(r) => r,
+            Listed::Unreadable { name, error } => {
                 *count += 1;
+                let (name, reference) = match name {
+                    Some(full) => (
+                        full.shorten().to_str_lossy().into_owned(),
+                        full.as_bstr().to_str_lossy().into_owned(),
+                    ),
+                    None => ("<unreadable>".into(), "<unreadable>".into()),
+                };
                 out.push(BranchRef {
-                    name: "<unreadable>".into(),
-                    reference: "<unreadable>".into(),
+                    name,
+                    reference,
                     remote,
-                    tip: Err(format!("cannot read reference: {e}")),
+                    tip: Err(format!("cannot read reference: {error}")),
                 });
                 continue;
             }
         };
-        let full = r.name().as_bstr().to_str_lossy().into_owned();
+        let full = r.name.as_bstr().to_str_lossy().into_owned();
         // `origin/HEAD` is an alias of another remote branch, not a branch of its own.
         if remote && full.ends_with("/HEAD") {
             continue;
@@ -195,11 +209,12 @@ fn collect_branches(
         if full == base.reference {
             continue;
         }
-        let name = r.name().shorten().to_str_lossy().into_owned();
+        let name = r.name.shorten().to_str_lossy().into_owned();
         // Direct references are the common case; reading their target avoids a peel.
-        let tip = match r.target().try_id() {
+        let tip = match r.target.try_id() {
             Some(id) => Ok(id.to_owned()),
             None => r
+                .attach(repo)
                 .peel_to_id()
                 .map(|id| id.detach())
                 .map_err(|e| format!("reference does not resolve: {e}")),
