@@ -256,9 +256,10 @@ fn js_toolchain(src_dir: &Path) -> Result<PathBuf> {
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         fs::write(dir.join("package.json"), &package)?;
         fs::write(dir.join("package-lock.json"), &lockfile)?;
-        // Not `npm ci`: the lockfile lacks the optional per-platform packages a registry does
+        // Not `npm ci`: the lockfile lacks the optional per-platform packages a registry did
         // not have at the version asked for, which `npm ci` refuses and `npm install` skips.
-        // Checking the lockfile is unchanged afterwards keeps the install exactly as pinned.
+        // Checking afterwards that every package installed is the one pinned keeps the install
+        // exactly as pinned (`lockfile_drift`).
         run(
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
@@ -270,17 +271,63 @@ fn js_toolchain(src_dir: &Path) -> Result<PathBuf> {
             NODE_HINT,
         )?;
         let after = fs::read(dir.join("package-lock.json"))?;
-        if after != lockfile {
+        let drift = lockfile_drift(&lockfile, &after, |key| dir.join(key).exists())
+            .with_context(|| format!("cannot compare {} with npm's", lock_path.display()))?;
+        if !drift.is_empty() {
             bail!(
-                "{} does not match {}: update it with `npm install --package-lock-only` there",
+                "{} does not match {} ({}): update it with `npm install --package-lock-only` there",
                 lock_path.display(),
-                src_dir.join("package.json").display()
+                src_dir.join("package.json").display(),
+                drift.join("; ")
             );
         }
         fs::write(&stamp, &wanted)?;
     }
     drop(guard);
     Ok(dir)
+}
+
+/// How the lockfile npm left (`after`) differs from the pinned one (`pinned`) in what was
+/// installed: a package whose version, source or integrity changed, or one installed
+/// (`installed(key)`: its `node_modules/...` path exists) that only one of them lists. Optional
+/// packages npm adds or drops without installing them — other platforms' binaries, which a
+/// registry may list one day and not the day before — are no drift.
+fn lockfile_drift(
+    pinned: &[u8],
+    after: &[u8],
+    installed: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let packages = |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>> {
+        let json: serde_json::Value = serde_json::from_slice(bytes)?;
+        match json.get("packages") {
+            Some(serde_json::Value::Object(map)) => Ok(map.clone()),
+            _ => bail!("no `packages` object (lockfile version 2 or 3 expected)"),
+        }
+    };
+    let (pinned, after) = (packages(pinned)?, packages(after)?);
+    let optional = |entry: &serde_json::Value| entry["optional"] == serde_json::Value::Bool(true);
+    let mut drift = Vec::new();
+    for (key, entry) in &after {
+        match pinned.get(key) {
+            Some(was) => {
+                for field in ["version", "resolved", "integrity"] {
+                    if was.get(field) != entry.get(field) {
+                        drift.push(format!("{key}: {field} changed"));
+                    }
+                }
+            }
+            None if optional(entry) && !installed(key) => {}
+            None => drift.push(format!("{key}: installed but not pinned")),
+        }
+    }
+    for (key, was) in &pinned {
+        // A pinned package npm dropped is drift unless it was optional and is not here.
+        let may_go = optional(was) && !installed(key);
+        if !after.contains_key(key) && !may_go {
+            drift.push(format!("{key}: pinned but gone"));
+        }
+    }
+    Ok(drift)
 }
 
 /// The `main` key of the `package.json` in `src_dir`; `plugin.js` without one.
@@ -350,4 +397,54 @@ pub fn build_js_plugin(src_dir: &Path, wit_dir: &Path, out_dir: &Path) -> Result
         );
     }
     Ok(out_dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lockfile_drift;
+
+    fn lock(entries: &str) -> Vec<u8> {
+        format!(r#"{{"lockfileVersion": 3, "packages": {{"": {{"name": "x"}}{entries}}}}}"#)
+            .into_bytes()
+    }
+
+    const TOOL: &str = r#", "node_modules/tool": {"version": "1.0.0", "integrity": "sha512-a"}"#;
+    const OTHER_PLATFORM: &str = r#", "node_modules/tool-win32": {"version": "1.0.0", "integrity": "sha512-w", "optional": true}"#;
+
+    #[test]
+    fn optional_packages_of_other_platforms_may_come_and_go() {
+        let pinned = lock(TOOL);
+        let more = lock(&format!("{TOOL}{OTHER_PLATFORM}"));
+        let none_installed = |_: &str| false;
+        assert!(
+            lockfile_drift(&pinned, &more, none_installed)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            lockfile_drift(&more, &pinned, none_installed)
+                .unwrap()
+                .is_empty()
+        );
+        // The same package installed here was not pinned: drift.
+        let drift = lockfile_drift(&pinned, &more, |key| key.ends_with("win32")).unwrap();
+        assert_eq!(drift, ["node_modules/tool-win32: installed but not pinned"]);
+    }
+
+    #[test]
+    fn a_changed_or_missing_package_is_drift() {
+        let pinned = lock(TOOL);
+        let newer = lock(r#", "node_modules/tool": {"version": "1.0.1", "integrity": "sha512-b"}"#);
+        let drift = lockfile_drift(&pinned, &newer, |_| true).unwrap();
+        assert_eq!(
+            drift,
+            [
+                "node_modules/tool: version changed",
+                "node_modules/tool: integrity changed"
+            ]
+        );
+        let gone = lockfile_drift(&pinned, &lock(""), |_| false).unwrap();
+        assert_eq!(gone, ["node_modules/tool: pinned but gone"]);
+        assert!(lockfile_drift(b"{}", &pinned, |_| false).is_err());
+    }
 }
