@@ -294,6 +294,8 @@ fn branches_match_git_with_loose_packed_and_shadowed_references() {
     repo.git(&["update-ref", "refs/heads/moved-later", &second]);
     repo.git(&["branch", "deep/loose-only", &first]);
     repo.git(&["tag", "v2"]);
+    // Loose now too, over its packed line: still one tag.
+    repo.git(&["tag", "-f", "v1", &second]);
     repo.git(&["update-ref", "refs/remotes/origin/loose", &first]);
     repo.git(&["symbolic-ref", "refs/heads/alias", "refs/heads/moved-later"]);
     let heads = repo.path().join(".git/refs/heads");
@@ -335,4 +337,11 @@ fn branches_match_git_with_loose_packed_and_shadowed_references() {
     // main, packed-only, moved-later, deep/er/topic, remote-side, deep/loose-only, alias, broken.
     assert_eq!(stats["branches"], 8);
     assert_eq!(stats["remote_branches"], 2, "origin/HEAD is an alias");
+    assert_eq!(stats["tags"], 2, "v1 (loose over packed) and v2");
+
+    // Without `--remotes` they are counted by name only, to the same figures.
+    let local_only = scan_json(&[repo.path().to_str().unwrap()]);
+    let stats = &local_only["repositories"][0]["facts"]["stats"];
+    assert_eq!(stats["remote_branches"], 2, "origin/HEAD is an alias");
+    assert_eq!(stats["tags"], 2);
 }

@@ -24,6 +24,17 @@ runs=${RUNS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# best_of BEST OUT CMD...: runs CMD once with its output in OUT, prints the smaller of BEST and
+# its wall time in seconds.
+best_of() {
+    local best=$1 out=$2 start end
+    shift 2
+    start=$EPOCHREALTIME
+    "$@" >"$out"
+    end=$EPOCHREALTIME
+    echo "if ($end - $start < $best) $end - $start else $best" | bc
+}
+
 for repo in "$@"; do
     base=$(git -C "$repo" symbolic-ref --short HEAD)
     git_cmd=(git -C "$repo" for-each-ref --format="%(refname:short) %(ahead-behind:$base)"
@@ -37,23 +48,9 @@ for repo in "$@"; do
     best_trellis=999999
     best_git_tips=999999
     for _ in $(seq "$runs"); do
-        start=$EPOCHREALTIME
-        "${git_cmd[@]}" >"$tmp/git.txt"
-        end=$EPOCHREALTIME
-        took=$(echo "$end - $start" | bc)
-        best_git=$(echo "if ($took < $best_git) $took else $best_git" | bc)
-
-        start=$EPOCHREALTIME
-        "${trellis_cmd[@]}" >"$tmp/trellis.json"
-        end=$EPOCHREALTIME
-        took=$(echo "$end - $start" | bc)
-        best_trellis=$(echo "if ($took < $best_trellis) $took else $best_trellis" | bc)
-
-        start=$EPOCHREALTIME
-        "${git_tips_cmd[@]}" >/dev/null
-        end=$EPOCHREALTIME
-        took=$(echo "$end - $start" | bc)
-        best_git_tips=$(echo "if ($took < $best_git_tips) $took else $best_git_tips" | bc)
+        best_git=$(best_of "$best_git" "$tmp/git.txt" "${git_cmd[@]}")
+        best_trellis=$(best_of "$best_trellis" "$tmp/trellis.json" "${trellis_cmd[@]}")
+        best_git_tips=$(best_of "$best_git_tips" /dev/null "${git_tips_cmd[@]}")
     done
     /usr/bin/time -f "%M" -o "$tmp/git-rss" "${git_cmd[@]}" >/dev/null
     /usr/bin/time -f "%M" -o "$tmp/rss" "${trellis_cmd[@]}" >/dev/null

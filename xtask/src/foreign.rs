@@ -298,9 +298,9 @@ fn lockfile_drift(
     installed: impl Fn(&str) -> bool,
 ) -> Result<Vec<String>> {
     let packages = |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>> {
-        let json: serde_json::Value = serde_json::from_slice(bytes)?;
-        match json.get("packages") {
-            Some(serde_json::Value::Object(map)) => Ok(map.clone()),
+        let mut json: serde_json::Value = serde_json::from_slice(bytes)?;
+        match json.get_mut("packages").map(serde_json::Value::take) {
+            Some(serde_json::Value::Object(map)) => Ok(map),
             _ => bail!("no `packages` object (lockfile version 2 or 3 expected)"),
         }
     };

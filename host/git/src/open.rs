@@ -140,23 +140,22 @@ pub fn open_repository(
         &mut branches,
         &mut local_branches,
     );
-    let remote = list("refs/remotes/")?;
     if selection == BranchSelection::LocalAndRemote {
         collect_branches(
             &repo,
-            remote,
+            list("refs/remotes/")?,
             true,
             &base,
             &mut branches,
             &mut remote_branches,
         );
     } else {
-        remote_branches = remote
-            .iter()
-            .filter(|r| !matches!(r, Listed::Ref(r) if r.name.as_bstr().ends_with(b"/HEAD")))
-            .count() as u32;
+        remote_branches =
+            crate::refs::count(&repo, "refs/remotes/", |name| !name.ends_with(b"/HEAD"))
+                .map_err(|e| read_err("refs/remotes/", e.into()))?;
     }
-    let tags = list("refs/tags/")?.len() as u32;
+    let tags = crate::refs::count(&repo, "refs/tags/", |_| true)
+        .map_err(|e| read_err("refs/tags/", e.into()))?;
 
     Ok(OpenedRepo {
         repo,

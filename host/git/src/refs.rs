@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::bstr::BString;
+use gix::bstr::{BStr, BString};
 use gix::refs::FullName;
 use rayon::prelude::*;
 
@@ -33,23 +33,56 @@ pub(crate) enum Listed {
 
 /// Lists the references whose full name starts with `prefix` (ending in `/`), in name order.
 pub(crate) fn list(repo: &gix::Repository, prefix: &str) -> Result<Vec<Listed>, String> {
+    let Found { files, others } = find(repo, prefix)?;
+    let object_hash = repo.object_hash();
+    // Loose entries go before packed ones, so that `by_name` keeps them.
+    let mut listed: Vec<Listed> = files
+        .into_par_iter()
+        .map(|(name, path)| read_loose(name, &path, object_hash))
+        .collect();
+    listed.extend(others);
+    by_name(&mut listed, name_of);
+    Ok(listed)
+}
+
+/// Counts the references under `prefix` whose full name `counted` accepts, without reading
+/// the loose files: a count needs names only. Unreadable entries count.
+pub(crate) fn count(
+    repo: &gix::Repository,
+    prefix: &str,
+    counted: impl Fn(&BStr) -> bool,
+) -> Result<u32, String> {
+    let Found { files, others } = find(repo, prefix)?;
+    let mut names: Vec<Option<&BStr>> = files
+        .iter()
+        .map(|(name, _)| Some(name.as_bstr()))
+        .chain(others.iter().map(name_of))
+        .collect();
+    by_name(&mut names, |name| *name);
+    Ok(names.iter().filter(|n| n.is_none_or(&counted)).count() as u32)
+}
+
+/// The references under a prefix before the loose files are read.
+struct Found {
+    /// Loose reference files, by name.
+    files: Vec<(FullName, PathBuf)>,
+    /// Packed references, and what could not be read; all of them when gix iterates.
+    others: Vec<Listed>,
+}
+
+fn find(repo: &gix::Repository, prefix: &str) -> Result<Found, String> {
     let store = &repo.refs;
     if store.namespace.is_some() || store.precompose_unicode {
         // Rare settings that change which names the files stand for: gix's own iteration.
-        return sequential(repo, prefix);
+        return Ok(Found {
+            files: Vec::new(),
+            others: sequential(repo, prefix)?,
+        });
     }
     let mut files = Vec::new();
-    let mut listed = Vec::new();
+    let mut others = Vec::new();
     let dir = repo.common_dir().join(prefix);
-    walk(&dir, BString::from(prefix), &mut files, &mut listed);
-
-    let object_hash = repo.object_hash();
-    listed.par_extend(
-        files
-            .into_par_iter()
-            .map(|(name, path)| read_loose(name, &path, object_hash)),
-    );
-
+    walk(&dir, BString::from(prefix), &mut files, &mut others);
     let packed = store
         .cached_packed_buffer()
         .map_err(|e| format!("cannot read packed-refs: {e}"))?;
@@ -57,7 +90,7 @@ pub(crate) fn list(repo: &gix::Repository, prefix: &str) -> Result<Vec<Listed>, 
         let iter = packed
             .iter_prefixed(prefix.into())
             .map_err(|e| format!("cannot read packed-refs: {e}"))?;
-        listed.extend(iter.map(|r| match r {
+        others.extend(iter.map(|r| match r {
             Ok(r) => Listed::Ref(r.into()),
             Err(e) => Listed::Unreadable {
                 name: None,
@@ -65,19 +98,19 @@ pub(crate) fn list(repo: &gix::Repository, prefix: &str) -> Result<Vec<Listed>, 
             },
         }));
     }
-    // Loose entries come first, so the stable sort keeps them before a packed entry of the
-    // same name, and `dedup_by` keeps the first of equals.
-    listed.sort_by(|a, b| name_of(a).cmp(&name_of(b)));
-    listed.dedup_by(|later, earlier| {
-        let (Some(a), Some(b)) = (name_of(later), name_of(earlier)) else {
-            return false;
-        };
-        a == b
-    });
-    Ok(listed)
+    Ok(Found { files, others })
 }
 
-fn name_of(listed: &Listed) -> Option<&gix::bstr::BStr> {
+/// Sorts `items` by name and keeps the first of each name (a loose reference over the packed
+/// line of its name, as the sort is stable); nameless items all stay.
+fn by_name<T>(items: &mut Vec<T>, name: impl Fn(&T) -> Option<&BStr>) {
+    items.sort_by(|a, b| name(a).cmp(&name(b)));
+    items.dedup_by(
+        |later, earlier| matches!((name(later), name(earlier)), (Some(a), Some(b)) if a == b),
+    );
+}
+
+fn name_of(listed: &Listed) -> Option<&BStr> {
     match listed {
         Listed::Ref(r) => Some(r.name.as_bstr()),
         Listed::Unreadable { name, .. } => name.as_ref().map(|n| n.as_bstr()),
